@@ -1,0 +1,20 @@
+"""rnnlib: torch.nn's recurrent modules written from scratch in NumPy, forward and backward."""
+
+from .cellmodules import GRUCell, LSTMCell, RNNCell
+from .clip import clip_grad_norm_
+from .gradcheck import gradcheck
+from .layers import GRU, LSTM, RNN
+from .optim import SGD, Adam
+from .packing import (
+    PackedSequence,
+    pack_padded_sequence,
+    pack_sequence,
+    pad_packed_sequence,
+    pad_sequence,
+)
+
+__all__ = [
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+    "PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
+    "pad_sequence", "SGD", "Adam", "clip_grad_norm_", "gradcheck",
+]

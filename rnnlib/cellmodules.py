@@ -1,0 +1,183 @@
+"""Single-step recurrent cells RNNCell, LSTMCell and GRUCell, mirroring torch.nn."""
+
+import numpy as np
+
+from . import recurrence
+from .cells import CELLS
+from .checks import as_array, check_features, check_ndim, flag, positive_int, read_state
+from .module import Module
+from .parameters import layer_shapes
+
+
+class RNNCellBase(Module):
+    """One time step of one layer: a recurrent layer run over a sequence of length 1."""
+
+    def __init__(self, mode, input_size, hidden_size, bias, dtype, seed):
+        self.mode = mode
+        self.input_size = positive_int(input_size, "input_size")
+        self.hidden_size = positive_int(hidden_size, "hidden_size")
+        self.bias = flag(bias, "bias")
+        self.cell = CELLS[mode]
+        super().__init__(layer_shapes(self.cell.gates, self.input_size, self.hidden_size,
+                                      self.bias), self.hidden_size, dtype, seed)
+
+    @property
+    def _state_count(self):
+        return 2 if self.mode == "LSTM" else 1
+
+    def _shapes(self, batch):
+        """Shapes of h (and c): (N, H), or (H,) for unbatched input (batch None)."""
+        shape = (self.hidden_size,) if batch is None else (batch, self.hidden_size)
+        return [shape] * self._state_count
+
+    def _pack_state(self, states):
+        return states if self.mode == "LSTM" else states[0]
+
+    def forward(self, input, hx=None):
+        """One step; see the class docstrings for shapes."""
+        who = type(self).__name__
+        x = as_array(input, self.dtype, "input")
+        check_ndim(x, (1, 2), who)
+        check_features(x, self.input_size, who)
+        batch = None if x.ndim == 1 else x.shape[0]
+        names = ("h", "c")[: self._state_count]
+        states = read_state(hx, self._shapes(batch), self.dtype, names, who)
+        rows = x.reshape(-1, self.input_size)  # (N, H_in); unbatched (H_in,) -> (1, H_in)
+        h, c = [s.reshape(-1, self.hidden_size) for s in states] + [None] * (2 - len(states))
+        _, h1, c1, tape = recurrence.forward(
+            self.cell, rows, np.array([rows.shape[0]]), h, c, self._params)
+        self._tape = (tape, batch)
+        return self._pack_state(tuple(s.reshape(self._shapes(batch)[0])
+                                      for s in (h1, c1) if s is not None))
+
+    def backward(self, grad_hx):
+        """Backpropagate one step.
+
+        Args:
+            grad_hx: gradient of h' (for LSTMCell the tuple (grad_h', grad_c'), either entry may
+                be None), shaped like the forward's output.
+
+        Returns:
+            ``grad_input, grad_h``, or for LSTMCell ``grad_input, (grad_h, grad_c)``. Parameter
+            gradients are added to ``grads``.
+        """
+        tape, batch = self._recorded()
+        who = f"{type(self).__name__}.backward"
+        names = ("grad_h", "grad_c")[: self._state_count]
+        grads = read_state(grad_hx, self._shapes(batch), self.dtype, names, who,
+                           optional_entries=True)
+        self._tape = None
+        dh, dc = [g.reshape(-1, self.hidden_size) for g in grads] + [None] * (2 - len(grads))
+        dy = np.zeros_like(dh)  # a cell's only output is its state
+        dx, dh0, dc0, param_grads = recurrence.backward(self.cell, tape, self._params, dy, dh, dc)
+        self._accumulate(param_grads)
+        grad_x = dx[0] if batch is None else dx
+        return grad_x, self._pack_state(tuple(g.reshape(self._shapes(batch)[0])
+                                              for g in (dh0, dc0) if g is not None))
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            text += ", bias=False"
+        if self.mode == "RNN_RELU":
+            text += ", nonlinearity=relu"
+        return text
+
+
+class RNNCell(RNNCellBase):
+    r"""An Elman RNN cell, as ``torch.nn.RNNCell``.
+
+    .. math::
+        h' = \tanh(x W_{ih}^T + b_{ih} + h W_{hh}^T + b_{hh})
+
+    with ReLU instead of tanh when ``nonlinearity='relu'``.
+
+    Args:
+        input_size (H_in), hidden_size (H), bias=True, nonlinearity='tanh': as in torch.
+        dtype: float32 (default) or float64. seed: seeds the initialisation
+            U(-1/sqrt(H), 1/sqrt(H)).
+
+    Parameters: ``weight_ih`` (H, H_in), ``weight_hh`` (H, H), ``bias_ih`` and ``bias_hh`` (H,).
+
+    Inputs: input, h
+        * **input** (N, H_in), or unbatched (H_in,).
+        * **h** (N, H), or (H,) unbatched; zeros when omitted.
+
+    Outputs: h'
+        * **h'** (N, H), or (H,) unbatched.
+
+    Example:
+        >>> cell = RNNCell(5, 7, seed=0)
+        >>> cell(np.ones((1, 5), np.float32), np.zeros((1, 7), np.float32)).shape
+        (1, 7)
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *,
+                 dtype=np.float32, seed=None):
+        modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
+        if nonlinearity not in modes:
+            raise ValueError(f"Unknown nonlinearity {nonlinearity!r}, expected 'tanh' or 'relu'")
+        self.nonlinearity = nonlinearity
+        super().__init__(modes[nonlinearity], input_size, hidden_size, bias, dtype, seed)
+
+
+class LSTMCell(RNNCellBase):
+    r"""An LSTM cell, as ``torch.nn.LSTMCell``: gates i, f, g, o stacked in that order.
+
+    .. math::
+        \begin{array}{ll}
+        i = \sigma(W_{ii} x + b_{ii} + W_{hi} h + b_{hi}) \\
+        f = \sigma(W_{if} x + b_{if} + W_{hf} h + b_{hf}) \\
+        g = \tanh(W_{ig} x + b_{ig} + W_{hg} h + b_{hg}) \\
+        o = \sigma(W_{io} x + b_{io} + W_{ho} h + b_{ho}) \\
+        c' = f \odot c + i \odot g \\
+        h' = o \odot \tanh(c')
+        \end{array}
+
+    Args:
+        input_size (H_in), hidden_size (H), bias=True: as in torch. dtype, seed: as RNNCell.
+
+    Parameters: ``weight_ih`` (4H, H_in), ``weight_hh`` (4H, H), ``bias_ih``, ``bias_hh`` (4H,).
+
+    Inputs: input, (h, c)
+        * **input** (N, H_in), or unbatched (H_in,).
+        * **h**, **c** (N, H), or (H,) unbatched; zeros when omitted.
+
+    Outputs: (h', c'), each (N, H), or (H,) unbatched.
+
+    Example:
+        >>> cell = LSTMCell(10, 20)
+        >>> h, c = cell(np.zeros((1, 10), np.float32))
+        >>> h.shape, c.shape
+        ((1, 20), (1, 20))
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None):
+        super().__init__("LSTM", input_size, hidden_size, bias, dtype, seed)
+
+
+class GRUCell(RNNCellBase):
+    r"""A GRU cell, as ``torch.nn.GRUCell``: gates r, z, n stacked in that order.
+
+    .. math::
+        \begin{array}{ll}
+        r = \sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr}) \\
+        z = \sigma(W_{iz} x + b_{iz} + W_{hz} h + b_{hz}) \\
+        n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn})) \\
+        h' = (1 - z) \odot n + z \odot h
+        \end{array}
+
+    Args:
+        input_size (H_in), hidden_size (H), bias=True: as in torch. dtype, seed: as RNNCell.
+
+    Parameters: ``weight_ih`` (3H, H_in), ``weight_hh`` (3H, H), ``bias_ih``, ``bias_hh`` (3H,).
+
+    Inputs: input, h — as RNNCell. Outputs: h' — as RNNCell.
+
+    Example:
+        >>> GRUCell(3, 4)(np.zeros(3, np.float32)).shape
+        (4,)
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None):
+        super().__init__("GRU", input_size, hidden_size, bias, dtype, seed)

@@ -1,0 +1,102 @@
+"""Argument checks that refuse, with a clear message, what torch.nn refuses."""
+
+import numbers
+
+import numpy as np
+
+
+def as_array(value, dtype, name):
+    """``value`` as a NumPy array of exactly ``dtype``; a TypeError names what came instead.
+
+    Like torch, a module does not convert: a float64 array given to a float32 module is refused.
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of {dtype}, got {type(value).__name__} "
+                        f"that NumPy cannot read as an array ({error})") from None
+    if array.dtype != dtype:
+        hint = (f"; cast it with .astype(np.{dtype}) or build the module with "
+                f"dtype=np.{array.dtype}" if array.dtype.kind == "f" else "")
+        raise TypeError(f"{name} must be an array of {dtype} (the module's dtype), "
+                        f"got dtype {array.dtype}{hint}")
+    return array
+
+
+def check_shape(array, expected, name):
+    """Refuse ``array`` unless its shape is exactly ``expected``: nothing is broadcast."""
+    if array.shape != tuple(expected):
+        raise ValueError(f"Expected {name} of shape {tuple(expected)}, got {array.shape}")
+
+
+def check_ndim(array, allowed, who, name="input"):
+    """Refuse an array whose number of dimensions is not in ``allowed``."""
+    if array.ndim not in allowed:
+        wanted = " or ".join(f"{n}-D" for n in allowed)
+        raise ValueError(f"{who}: Expected {name} to be {wanted}, got {array.ndim}-D "
+                         f"(shape {array.shape})")
+
+
+def check_features(array, size, who, name="input"):
+    """Refuse an input whose last dimension is not ``size``."""
+    if array.shape[-1] != size:
+        raise ValueError(f"{who}: Expected {name} with input_size={size} features in its last "
+                         f"dimension, got {array.shape[-1]} (shape {array.shape})")
+
+
+def positive_int(value, name, minimum=1):
+    """Refuse a size that is not an integer of at least ``minimum``."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def probability(value, name):
+    """Refuse a probability that is not a number in [0, 1]."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number in range [0, 1] (the probability of an "
+                         f"element being zeroed), got {value!r}")
+    return float(value)
+
+
+def float_dtype(dtype):
+    """Refuse a dtype other than float32 and float64."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def flag(value, name):
+    """Refuse a flag that is not a bool, as torch does for ``bias`` and ``batch_first``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return value
+
+
+def read_state(value, shapes, dtype, names, who, optional_entries=False):
+    """A recurrent state (one array, or a tuple for the LSTM) as a tuple of checked arrays.
+
+    Args:
+        value: None (zeros), an array, or for two names a tuple of two arrays.
+        shapes: the expected shape of each array; names: their names, e.g. ``("h_0", "c_0")``.
+        optional_entries: allow None inside the tuple (zeros), as for gradients.
+    """
+    if value is None:
+        return tuple(np.zeros(shape, dtype) for shape in shapes)
+    if len(names) == 1 and isinstance(value, (tuple, list)):
+        raise TypeError(f"{who} expects {names[0]} as one array, got a {type(value).__name__}")
+    if len(names) > 1 and not (isinstance(value, (tuple, list)) and len(value) == len(names)):
+        raise TypeError(f"{who} expects a tuple ({', '.join(names)}), "
+                        f"got {type(value).__name__}")
+    values = value if len(names) > 1 else (value,)
+    arrays = []
+    for array, shape, name in zip(values, shapes, names, strict=True):
+        if array is None and optional_entries:
+            array = np.zeros(shape, dtype)
+        array = as_array(array, dtype, name)
+        check_shape(array, shape, name)
+        arrays.append(array)
+    return tuple(arrays)

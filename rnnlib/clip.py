@@ -1,0 +1,23 @@
+"""Gradient clipping by global norm, with the semantics of torch.nn.utils.clip_grad_norm_."""
+
+import numpy as np
+
+
+def clip_grad_norm_(module, max_norm, norm_type=2.0):
+    """Scale all of ``module.grads`` in place so that their joint norm is at most ``max_norm``.
+
+    The norm is taken over every gradient as if concatenated into one vector (``norm_type`` may
+    be ``inf``). The gradients are multiplied by ``min(1, max_norm / (total_norm + 1e-6))``.
+
+    Returns:
+        The total norm before clipping, as a float.
+    """
+    grads = list(module.grads.values())
+    if norm_type == np.inf:
+        total = max(float(np.abs(g).max()) for g in grads)
+    else:
+        total = float(sum(np.sum(np.abs(g) ** norm_type) for g in grads) ** (1 / norm_type))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    for g in grads:
+        g *= scale
+    return total

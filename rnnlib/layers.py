@@ -1,0 +1,300 @@
+"""Multi-layer, optionally bidirectional recurrent modules RNN, LSTM and GRU, mirroring torch.nn."""
+
+import warnings
+
+import numpy as np
+
+from . import recurrence
+from .cells import CELLS
+from .checks import as_array, check_shape, flag, positive_int, probability, read_state
+from .layout import read_input
+from .module import Module
+from .packing import PackedSequence
+from .parameters import select, stack_shapes, suffix
+
+
+class RNNBase(Module):
+    """A stack of ``num_layers`` recurrent layers, each in one or two directions.
+
+    Layer k > 0 reads the concatenated outputs of layer k - 1 (forward direction first), passed
+    through dropout in training mode. ``h_n`` stacks each layer's final states layer-major and
+    direction-minor: row ``k * D + d`` is layer k, direction d (0 forward, 1 reverse).
+    """
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, *, dtype=np.float32, seed=None):
+        self.mode = mode
+        self.input_size = positive_int(input_size, "input_size")
+        self.hidden_size = positive_int(hidden_size, "hidden_size")
+        self.num_layers = positive_int(num_layers, "num_layers")
+        self.bias = flag(bias, "bias")
+        self.batch_first = flag(batch_first, "batch_first")
+        self.dropout = probability(dropout, "dropout")
+        self.bidirectional = flag(bidirectional, "bidirectional")
+        self.proj_size = positive_int(proj_size, "proj_size", minimum=0)
+        if self.proj_size and mode != "LSTM":
+            raise ValueError(f"proj_size is only supported for LSTM, not {type(self).__name__}; "
+                             f"got proj_size={proj_size}, expected 0")
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(f"proj_size has to be smaller than hidden_size, got proj_size="
+                             f"{proj_size} and hidden_size={hidden_size}")
+        if self.dropout and self.num_layers == 1:
+            warnings.warn("dropout adds dropout after all but the last recurrent layer, so a "
+                          f"non-zero dropout expects num_layers > 1, got dropout={dropout} and "
+                          f"num_layers={num_layers}", stacklevel=3)
+        self.cell = CELLS[mode]
+        super().__init__(stack_shapes(self.cell.gates, self.input_size, self.hidden_size,
+                                      self.num_layers, self.bias, self.bidirectional,
+                                      self.proj_size), self.hidden_size, dtype, seed)
+
+    @property
+    def num_directions(self):
+        """D: 2 when bidirectional, else 1."""
+        return 2 if self.bidirectional else 1
+
+    @property
+    def _state_names(self):
+        return ("h_0", "c_0") if self.mode == "LSTM" else ("h_0",)
+
+    def _state_shapes(self, layout):
+        """Shapes of h (and c) in the caller's form: (num_layers*D, N, H_out) and (..., H)."""
+        count = self.num_layers * self.num_directions
+        sizes = (self.proj_size or self.hidden_size, self.hidden_size)
+        return [layout.state_shape(count, size) for size in sizes[: len(self._state_names)]]
+
+    def _pack_state(self, states):
+        """(h,) or (h, c) as the caller receives it: h alone, or the tuple (h, c)."""
+        return states if self.mode == "LSTM" else states[0]
+
+    def forward(self, input, hx=None):
+        """Run the stack over a sequence; see the class docstrings for shapes."""
+        who = type(self).__name__
+        rows, layout = read_input(input, self.dtype, self.input_size, self.batch_first, who)
+        states = read_state(hx, self._state_shapes(layout), self.dtype, self._state_names, who)
+        h0, c0 = ([layout.sort_state(s) for s in states] + [None])[:2]  # c0 is None but for LSTM
+        finals = []  # (h_n, c_n) of each layer-direction, in h_n's order
+        layers = []  # (dropout mask, [tape per direction]) for backward
+        for layer in range(self.num_layers):
+            mask = self._dropout_mask(rows) if layer and self.training and self.dropout else None
+            if mask is not None:
+                rows = rows * mask
+            outputs, tapes = [], []
+            for direction in range(self.num_directions):
+                k = layer * self.num_directions + direction
+                y, h_n, c_n, tape = recurrence.forward(
+                    self.cell, rows, layout.batch_sizes, h0[k], None if c0 is None else c0[k],
+                    select(self._params, suffix(layer, direction)), reverse=direction == 1)
+                outputs.append(y)
+                tapes.append(tape)
+                finals.append((h_n, c_n))
+            layers.append((mask, tapes))
+            rows = np.concatenate(outputs, axis=1)  # (T, D*H_out): forward, then reverse
+        self._tape = (layout, layers)
+        final = [layout.unsort_state(np.stack(s))  # (num_layers*D, N, ·) each
+                 for s in zip(*finals, strict=True) if s[0] is not None]
+        return layout.from_rows(rows), self._pack_state(tuple(final))
+
+    def _dropout_mask(self, rows):
+        """Zero each element with probability ``dropout``, scaling the rest by 1 / (1 - dropout)."""
+        if self.dropout == 1:
+            return np.zeros_like(rows)
+        keep = self.generator.random(rows.shape) >= self.dropout
+        return keep.astype(self.dtype) / self.dtype.type(1 - self.dropout)
+
+    def backward(self, grad_output=None, grad_hx=None):
+        """Backpropagate through time from the most recent forward call.
+
+        Args:
+            grad_output: gradient of ``output``, same form as ``output`` (for packed input, a
+                PackedSequence or its ``data``); None means zeros.
+            grad_hx: gradient of ``h_n`` (for the LSTM, the tuple ``(h_n, c_n)``, either entry
+                may be None); None means zeros.
+
+        Returns:
+            ``grad_input, grad_h0``, or for the LSTM ``grad_input, (grad_h0, grad_c0)``, shaped
+            like the forward's input and state. Parameter gradients are added to ``grads``.
+        """
+        layout, layers = self._recorded()
+        who = f"{type(self).__name__}.backward"
+        width = self.num_directions * (self.proj_size or self.hidden_size)
+        grad_rows = self._grad_rows(grad_output, layout, width, who)
+        names = tuple(f"grad_{name[0]}_n" for name in self._state_names)
+        states = read_state(grad_hx, self._state_shapes(layout), self.dtype, names, who,
+                            optional_entries=True)
+        dh, dc = ([layout.sort_state(s) for s in states] + [None])[:2]
+        self._tape = None
+        dh0, dc0 = np.empty_like(dh), None if dc is None else np.empty_like(dc)
+        for layer in reversed(range(self.num_layers)):
+            mask, tapes = layers[layer]
+            grad_in = 0
+            for direction, tape in enumerate(tapes):
+                k = layer * self.num_directions + direction
+                size = grad_rows.shape[1] // self.num_directions
+                dy = grad_rows[:, direction * size:(direction + 1) * size]
+                sfx = suffix(layer, direction)
+                dx, dh0[k], dc_k, grads = recurrence.backward(
+                    self.cell, tape, select(self._params, sfx), dy, dh[k],
+                    None if dc is None else dc[k])
+                if dc is not None:
+                    dc0[k] = dc_k
+                self._accumulate(grads, sfx)
+                grad_in = grad_in + dx
+            grad_rows = grad_in if mask is None else grad_in * mask
+        grad_state = tuple(layout.unsort_state(s) for s in (dh0, dc0) if s is not None)
+        return layout.from_rows(grad_rows), self._pack_state(grad_state)
+
+    def _grad_rows(self, grad_output, layout, width, who):
+        """The output gradient as packed rows (T, D*H_out), checked against the output's shape."""
+        if grad_output is None:
+            return np.zeros((int(layout.batch_sizes.sum()), width), self.dtype)
+        if isinstance(grad_output, PackedSequence):
+            grad_output = grad_output.data
+        grad_output = as_array(grad_output, self.dtype, "grad_output")
+        check_shape(grad_output, layout.shape(width), f"grad_output in {who}")
+        return layout.to_rows(grad_output)
+
+    def extra_repr(self):
+        """The constructor arguments that differ from their defaults, as torch prints them."""
+        text = f"{self.input_size}, {self.hidden_size}"
+        defaults = [("proj_size", 0), ("num_layers", 1), ("bias", True), ("batch_first", False),
+                    ("dropout", 0.0), ("bidirectional", False)]
+        for name, default in defaults:
+            if getattr(self, name) != default:
+                text += f", {name}={getattr(self, name)}"
+        return text
+
+
+_SHAPES = """
+    Inputs: input, {state}
+        * **input**: (L, N, H_in), or (N, L, H_in) with ``batch_first=True``, or unbatched
+          (L, H_in), or a :class:`rnnlib.PackedSequence` of (T, H_in) rows.
+{state_doc}
+    Outputs: output, {final}
+        * **output**: (L, N, D * H_out) (or (N, L, D * H_out) with ``batch_first``, or
+          (L, D * H_out) unbatched): the top layer's h_t for every t, forward direction first;
+          a PackedSequence for packed input.
+{final_doc}
+    Shapes: N batch size, L sequence length, D = 2 if bidirectional else 1, H_in = input_size,
+    H = hidden_size, H_out = proj_size if proj_size > 0 else hidden_size.
+"""
+
+_H_DOC = """        * **h_0** (num_layers * D, N, H_out), or (num_layers * D, H_out) unbatched;
+          zeros when omitted. For packed input, in the caller's batch order."""
+_HN_DOC = """        * **h_n** (num_layers * D, N, H_out): each layer-direction's final state, row
+          k * D + d for layer k, direction d. In reverse, the final state is the one at t = 0."""
+_C_DOC = """        * **c_0** / **c_n** (num_layers * D, N, H): the cell states, laid out as h."""
+
+
+class RNN(RNNBase):
+    r"""Multi-layer Elman RNN, as ``torch.nn.RNN``.
+
+    .. math::
+        h_t = \tanh(x_t W_{ih}^T + b_{ih} + h_{t-1} W_{hh}^T + b_{hh})
+
+    with ReLU instead of tanh when ``nonlinearity='relu'``.
+
+    Args:
+        input_size (H_in), hidden_size (H), num_layers=1, nonlinearity='tanh', bias=True,
+        batch_first=False, dropout=0.0, bidirectional=False: as in torch.nn.RNN.
+        dtype: float32 (default) or float64. seed: seeds initialisation and dropout.
+
+    Parameters: ``weight_ih_l{k}`` (H, H_in or D*H), ``weight_hh_l{k}`` (H, H),
+    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (H,), with ``_reverse`` for the reverse direction.
+    {shapes}
+    Example:
+        >>> rnn = RNN(5, 7)
+        >>> out, h_n = rnn(np.zeros((3, 2, 5), np.float32))
+        >>> out.shape, h_n.shape
+        ((3, 2, 7), (1, 2, 7))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0, *,
+                 dtype=np.float32, seed=None):
+        modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
+        if nonlinearity not in modes:
+            raise ValueError(f"Unknown nonlinearity {nonlinearity!r}, expected 'tanh' or 'relu'")
+        self.nonlinearity = nonlinearity
+        super().__init__(modes[nonlinearity], input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, proj_size, dtype=dtype, seed=seed)
+
+
+class LSTM(RNNBase):
+    r"""Multi-layer long short-term memory, as ``torch.nn.LSTM``.
+
+    .. math::
+        \begin{array}{ll}
+        i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
+        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+        g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t = o_t \odot \tanh(c_t)
+        \end{array}
+
+    and, when ``proj_size > 0``, :math:`h_t = W_{hr} (o_t \odot \tanh(c_t))`.
+
+    Args:
+        input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+        bidirectional=False, proj_size=0: as in torch.nn.LSTM.
+        dtype: float32 (default) or float64. seed: seeds initialisation and dropout.
+
+    Parameters: ``weight_ih_l{k}`` (4H, H_in) stacked as W_ii|W_if|W_ig|W_io,
+    ``weight_hh_l{k}`` (4H, H_out), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (4H,), and
+    ``weight_hr_l{k}`` (H_out, H) when ``proj_size > 0``.
+    {shapes}
+    Example:
+        >>> lstm = LSTM(10, 20, 2)
+        >>> out, (h_n, c_n) = lstm(np.zeros((5, 3, 10), np.float32))
+        >>> out.shape, h_n.shape, c_n.shape
+        ((5, 3, 20), (2, 3, 20), (2, 3, 20))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, *, dtype=np.float32, seed=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, dtype=dtype, seed=seed)
+
+
+class GRU(RNNBase):
+    r"""Multi-layer gated recurrent unit, as ``torch.nn.GRU``.
+
+    .. math::
+        \begin{array}{ll}
+        r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t = \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+        \end{array}
+
+    The reset gate multiplies :math:`W_{hn} h_{t-1} + b_{hn}`, after the matrix product, as
+    torch (and cuDNN) do; the original paper multiplies :math:`h_{t-1}` before it.
+
+    Args:
+        input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+        bidirectional=False: as in torch.nn.GRU.
+        dtype: float32 (default) or float64. seed: seeds initialisation and dropout.
+
+    Parameters: ``weight_ih_l{k}`` (3H, H_in) stacked as W_ir|W_iz|W_in, ``weight_hh_l{k}``
+    (3H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (3H,).
+    {shapes}
+    Example:
+        >>> gru = GRU(1, 2, num_layers=2, bidirectional=True)
+        >>> out, h_n = gru(np.zeros((2, 1, 1), np.float32))
+        >>> out.shape, h_n.shape
+        ((2, 1, 4), (4, 1, 2))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, *, dtype=np.float32, seed=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, dtype=dtype, seed=seed)
+
+
+RNN.__doc__ = RNN.__doc__.replace("{shapes}", _SHAPES.format(
+    state="h_0", state_doc=_H_DOC, final="h_n", final_doc=_HN_DOC))
+GRU.__doc__ = GRU.__doc__.replace("{shapes}", _SHAPES.format(
+    state="h_0", state_doc=_H_DOC, final="h_n", final_doc=_HN_DOC))
+LSTM.__doc__ = LSTM.__doc__.replace("{shapes}", _SHAPES.format(
+    state="(h_0, c_0)", state_doc=_H_DOC + "\n" + _C_DOC, final="(h_n, c_n)",
+    final_doc=_HN_DOC))

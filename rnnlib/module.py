@@ -1,0 +1,87 @@
+"""The base of every rnnlib module: parameters by torch's names, their gradients, training mode."""
+
+import numpy as np
+
+from .checks import float_dtype
+from .parameters import initialise
+
+
+class Module:
+    """Holds named parameters (NumPy arrays), their accumulated gradients, and a training flag.
+
+    Parameters are read as attributes (``m.weight_ih_l0``) or with :meth:`state_dict`; the
+    generator that initialised them (``m.generator``, from ``seed``) later draws dropout masks.
+    """
+
+    def __init__(self, shapes, hidden_size, dtype, seed):
+        self.dtype = float_dtype(dtype)
+        self.generator = np.random.default_rng(seed)
+        self._params = initialise(shapes, hidden_size, self.dtype, self.generator)
+        self.training = True
+        self._tape = None
+        self.zero_grad()
+
+    def __getattr__(self, name):
+        params = self.__dict__.get("_params", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __call__(self, *args):
+        return self.forward(*args)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def named_parameters(self):
+        """(name, array) pairs of the live parameters, in torch's order; optimizers update these."""
+        return self._params.items()
+
+    def state_dict(self):
+        """A copy of every parameter, under torch's keys and in torch's order."""
+        return {name: value.copy() for name, value in self._params.items()}
+
+    def load_state_dict(self, state_dict):
+        """Copy parameters in by torch's keys; values may be NumPy arrays or CPU tensors.
+
+        Values are cast to the module's dtype. Missing, unexpected or mis-shaped keys are refused.
+        """
+        missing = [name for name in self._params if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in self._params]
+        if missing or unexpected:
+            raise ValueError(f"Error loading state_dict into {type(self).__name__}: "
+                             f"missing keys {missing}, unexpected keys {unexpected}")
+        values = {name: np.asarray(state_dict[name]) for name in self._params}
+        for name, value in values.items():
+            if value.shape != self._params[name].shape:
+                raise ValueError(f"Size mismatch for {name}: expected shape "
+                                 f"{self._params[name].shape}, got {value.shape}")
+            if value.dtype.kind not in "fiu":
+                raise TypeError(f"{name} must hold numbers, got dtype {value.dtype}")
+        for name, value in values.items():
+            self._params[name][...] = value  # in place, like torch: references stay valid
+
+    def zero_grad(self):
+        """Reset every gradient in ``grads`` to zeros."""
+        self.grads = {name: np.zeros_like(value) for name, value in self._params.items()}
+
+    def train(self, mode=True):
+        """Set training mode (dropout on) or, with ``mode=False``, evaluation mode."""
+        self.training = mode
+        return self
+
+    def eval(self):
+        """Set evaluation mode: no dropout."""
+        return self.train(False)
+
+    def _accumulate(self, grads, suffix=""):
+        """Add one layer-direction's parameter gradients into ``grads``."""
+        for name, grad in grads.items():
+            self.grads[name + suffix] += grad
+
+    def _recorded(self):
+        """The latest forward pass's tape; backward consumes it once it has checked its input."""
+        if self._tape is None:
+            raise RuntimeError(f"{type(self).__name__}.backward() needs a forward call first "
+                               "(each forward call can be differentiated once)")
+        return self._tape
