@@ -1,4 +1,4 @@
-"""How a caller's input (time-major, batch-first, unbatched, packed) maps to packed rows and back."""
+"""How a caller's input (time-major, batch-first, unbatched, packed) maps to packed rows."""
 
 from typing import NamedTuple
 
