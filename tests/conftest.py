@@ -1,0 +1,251 @@
+"""Shared helpers for the forward-pass conformance tests: rnnlib against torch.nn.
+
+Every comparison builds a torch module and its rnnlib twin from the *same* parameters: each
+parameter is drawn from a seeded NumPy generator, U(-0.5, 0.5) (so biases are non-zero and the
+test does not depend on torch's initialisation), loaded into torch, and torch's state_dict is then
+loaded into rnnlib, so both hold bit-identical values in the module dtype.
+"""
+
+import os
+
+import numpy as np
+import torch
+from hypothesis import HealthCheck, settings
+from torch.nn.utils import rnn as torch_rnn_utils
+
+import rnnlib
+
+# --------------------------------------------------------------------------- hypothesis profiles
+# `ci` (the default): deterministic, so a run is reproducible and never flaky; modest example counts
+# keep the whole forward suite within a few minutes on 2 cores. `dev`: more, random examples.
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev",
+    max_examples=300,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# --------------------------------------------------------------------------- dtypes and tolerances
+DTYPES = (np.float64, np.float32)
+TORCH_DTYPE = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
+# (rtol, atol) for rnnlib vs torch with identical parameters and inputs.
+TOLERANCE = {np.dtype(np.float64): (1e-10, 1e-10), np.dtype(np.float32): (1e-5, 1e-5)}
+
+# --------------------------------------------------------------------------- module kinds
+# kind -> (torch class, rnnlib class, extra constructor kwargs)
+MODULE_KINDS = {
+    "rnn_tanh": (torch.nn.RNN, rnnlib.RNN, {"nonlinearity": "tanh"}),
+    "rnn_relu": (torch.nn.RNN, rnnlib.RNN, {"nonlinearity": "relu"}),
+    "lstm": (torch.nn.LSTM, rnnlib.LSTM, {}),
+    "gru": (torch.nn.GRU, rnnlib.GRU, {}),
+}
+CELL_KINDS = {
+    "rnn_tanh": (torch.nn.RNNCell, rnnlib.RNNCell, {"nonlinearity": "tanh"}),
+    "rnn_relu": (torch.nn.RNNCell, rnnlib.RNNCell, {"nonlinearity": "relu"}),
+    "lstm": (torch.nn.LSTMCell, rnnlib.LSTMCell, {}),
+    "gru": (torch.nn.GRUCell, rnnlib.GRUCell, {}),
+}
+
+
+def is_lstm(kind):
+    return kind == "lstm"
+
+
+# --------------------------------------------------------------------------- conversions
+def to_torch(value):
+    """NumPy array (or tuple/list of them, or None) -> CPU tensor(s) of the same dtype."""
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)):
+        return type(value)(to_torch(v) for v in value)
+    return torch.from_numpy(np.array(value, copy=True))
+
+
+def to_numpy(value):
+    """Tensor (or tuple/list of them, or None) -> NumPy array(s) of the same dtype."""
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)):
+        return type(value)(to_numpy(v) for v in value)
+    return value.detach().cpu().numpy().copy()
+
+
+def as_dtype(dtype):
+    return np.dtype(dtype)
+
+
+# --------------------------------------------------------------------------- twins
+def random_parameters(torch_module, rng):
+    """Overwrite every parameter of ``torch_module`` with U(-0.5, 0.5) draws from ``rng``."""
+    with torch.no_grad():
+        for _, p in torch_module.named_parameters():
+            values = rng.uniform(-0.5, 0.5, size=tuple(p.shape))
+            p.copy_(torch.from_numpy(values).to(p.dtype))
+    return torch_module
+
+
+def numpy_state_dict(torch_module):
+    """torch's state_dict as an ordered dict of NumPy copies (same dtype)."""
+    return {k: to_numpy(v) for k, v in torch_module.state_dict().items()}
+
+
+def make_module_twins(kind, input_size, hidden_size, *, dtype=np.float64, seed=0, **kwargs):
+    """(torch module, rnnlib module) of ``kind`` with identical random parameters, both in eval.
+
+    kwargs are passed to both constructors (num_layers, bias, batch_first, bidirectional,
+    proj_size, dropout).
+    """
+    torch_cls, lib_cls, extra = MODULE_KINDS[kind]
+    dtype = as_dtype(dtype)
+    t = torch_cls(input_size, hidden_size, dtype=TORCH_DTYPE[dtype], **extra, **kwargs)
+    random_parameters(t, np.random.default_rng(seed))
+    t.eval()
+    m = lib_cls(input_size, hidden_size, dtype=dtype, seed=seed, **extra, **kwargs)
+    m.load_state_dict(numpy_state_dict(t))
+    m.eval()
+    return t, m
+
+
+def make_cell_twins(kind, input_size, hidden_size, *, dtype=np.float64, seed=0, bias=True):
+    """(torch cell, rnnlib cell) of ``kind`` with identical random parameters."""
+    torch_cls, lib_cls, extra = CELL_KINDS[kind]
+    dtype = as_dtype(dtype)
+    t = torch_cls(input_size, hidden_size, bias=bias, dtype=TORCH_DTYPE[dtype], **extra)
+    random_parameters(t, np.random.default_rng(seed))
+    m = lib_cls(input_size, hidden_size, bias=bias, dtype=dtype, seed=seed, **extra)
+    m.load_state_dict(numpy_state_dict(t))
+    return t, m
+
+
+def random_array(rng, shape, dtype, low=-1.0, high=1.0):
+    """U(low, high) array of ``shape`` in ``dtype`` (drawn in float64, then cast)."""
+    return rng.uniform(low, high, size=shape).astype(dtype)
+
+
+def random_state(rng, kind, lead, batch, hidden_size, dtype, out_size=None):
+    """A random non-zero initial state: h (or (h, c) for LSTM) with shape (lead, [batch,] H).
+
+    ``lead`` is num_layers*D for modules, None for cells (no leading dimension); ``batch`` None
+    means unbatched. ``out_size`` is the size of h when it differs from c's (LSTM proj_size).
+    """
+    prefix = () if lead is None else (lead,)
+    mid = () if batch is None else (batch,)
+    h_size = hidden_size if out_size is None else out_size
+    h = random_array(rng, prefix + mid + (h_size,), dtype, -0.5, 0.5)
+    if not is_lstm(kind):
+        return h
+    c = random_array(rng, prefix + mid + (hidden_size,), dtype, -0.5, 0.5)
+    return (h, c)
+
+
+# --------------------------------------------------------------------------- packing
+def torch_pack(padded, lengths, batch_first, enforce_sorted):
+    return torch_rnn_utils.pack_padded_sequence(
+        to_torch(padded), torch.as_tensor(np.asarray(lengths), dtype=torch.int64),
+        batch_first=batch_first, enforce_sorted=enforce_sorted)
+
+
+def lib_pack(padded, lengths, batch_first, enforce_sorted):
+    return rnnlib.pack_padded_sequence(
+        padded, np.asarray(lengths, dtype=np.int64), batch_first=batch_first,
+        enforce_sorted=enforce_sorted)
+
+
+# --------------------------------------------------------------------------- assertions
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} {value.shape}\n{np.array2string(value, precision=17)}"
+    return repr(value)
+
+
+def assert_close(actual, expected, rtol=None, atol=None, what="value"):
+    """Assert rnnlib's ``actual`` matches torch's ``expected`` (NumPy) within tolerance.
+
+    Shapes and dtypes must match exactly; rtol/atol default to TOLERANCE[expected.dtype].
+    The failure message names ``what`` and prints both sides in full precision.
+    """
+    assert isinstance(actual, np.ndarray), (
+        f"{what}: expected a NumPy array from rnnlib, got {type(actual).__name__}: {actual!r}")
+    expected = np.asarray(expected)
+    default_rtol, default_atol = TOLERANCE[expected.dtype]
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    np.testing.assert_allclose(
+        actual, expected, rtol=rtol, atol=atol, strict=True,
+        err_msg=(f"{what} (rtol={rtol}, atol={atol})\n"
+                 f"rnnlib (actual): {_describe(actual)}\n"
+                 f"torch (expected): {_describe(expected)}"))
+
+
+def assert_same(actual, expected, what="value"):
+    """Exact equality (values, shape and dtype), e.g. for integer index arrays; None == None."""
+    if expected is None:
+        assert actual is None, f"{what}: expected None (as torch), got {_describe(actual)}"
+        return
+    assert isinstance(actual, np.ndarray), (
+        f"{what}: expected a NumPy array from rnnlib, got {type(actual).__name__}: {actual!r}")
+    expected = np.asarray(expected)
+    np.testing.assert_array_equal(
+        actual, expected, strict=True,
+        err_msg=(f"{what}\nrnnlib (actual): {_describe(actual)}\n"
+                 f"torch (expected): {_describe(expected)}"))
+
+
+def assert_state_close(actual, expected, what):
+    """Compare h (array) or (h, c) tuples field by field."""
+    if isinstance(expected, tuple):
+        assert isinstance(actual, tuple) and len(actual) == len(expected), (
+            f"{what}: expected a tuple of {len(expected)} arrays, got {type(actual).__name__}")
+        for name, a, e in zip(("h", "c"), actual, expected, strict=True):
+            assert_close(a, e, what=f"{what}[{name}]")
+    else:
+        assert_close(actual, expected, what=what)
+
+
+def assert_packed_equal(actual, expected, what, close=True):
+    """rnnlib PackedSequence vs torch PackedSequence field by field.
+
+    data is compared with assert_close (``close=True``) or exactly; batch_sizes and the two index
+    arrays exactly (int64), None where torch has None.
+    """
+    assert isinstance(actual, rnnlib.PackedSequence), (
+        f"{what}: expected rnnlib.PackedSequence, got {type(actual).__name__}")
+    if close:
+        assert_close(actual.data, to_numpy(expected.data), what=f"{what}.data")
+    else:
+        assert_same(actual.data, to_numpy(expected.data), what=f"{what}.data")
+    assert_same(actual.batch_sizes, to_numpy(expected.batch_sizes), f"{what}.batch_sizes")
+    assert_same(actual.sorted_indices, to_numpy(expected.sorted_indices), f"{what}.sorted_indices")
+    assert_same(actual.unsorted_indices, to_numpy(expected.unsorted_indices),
+                f"{what}.unsorted_indices")
+
+
+def scaled_settings(factor):
+    """Hypothesis settings with ``factor`` times the loaded profile's max_examples.
+
+    For the tests whose search space is large (many configuration axes at once).
+    """
+    return settings(max_examples=factor * settings.default.max_examples)
+
+
+def torch_twin(module, torch_cls, *args, **kwargs):
+    """A torch module built with ``args``/``kwargs`` holding ``module``'s (rnnlib's) parameters.
+
+    The dtype is taken from rnnlib's parameters; the twin is in eval mode.
+    """
+    sd = module.state_dict()
+    dtype = next(iter(sd.values())).dtype
+    t = torch_cls(*args, dtype=TORCH_DTYPE[dtype], **kwargs)
+    t.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    return t.eval()
