@@ -1,0 +1,68 @@
+# Recurrent networks from scratch. The two commands: `make book` and `make test`.
+# Both first (re)install .venv when requirements.txt or pyproject.toml change.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := book
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS  = $(sort $(wildcard chapters/*.ipynb))
+LINT_PATHS = $(wildcard rnnlib tests assets scripts benchmarks)
+
+# Determinism: fixed hash seed, and one BLAS/OpenMP thread so printed floats do
+# not depend on the machine's core count. Prefer the kernel spec inside .venv.
+export PYTHONHASHSEED := 0
+export PYTHONUTF8 := 1
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export JUPYTER_PREFER_ENV_PATH := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test lab notebooks bench clean
+
+# Set-up: create .venv if missing, install the pins, rnnlib (editable) and the venv's kernel.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (rnnlib)"
+	touch $@
+
+# The website: committed notebooks must be fully executed and error-free; any Sphinx warning fails.
+book: $(STAMP)
+	$(BIN)/python scripts/check_notebooks.py $(NOTEBOOKS)
+	$(BIN)/jupyter-book build --all -W -n --keep-going .
+	@echo "Book built: open $(CURDIR)/_build/html/index.html"
+
+# Every test: lint, the strict book, unit tests, then every chapter re-run and compared by nbval
+# (pytest runs last so its summaries close the log).
+test: $(STAMP)
+	$(if $(NOTEBOOKS),,$(error no chapters/*.ipynb to test))
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(MAKE) --no-print-directory book
+	MPLBACKEND=Agg $(BIN)/pytest
+	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg $(NOTEBOOKS)
+
+# JupyterLab, opened on chapters/ (the project root is served so ../assets/ resolves).
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/chapters \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Re-execute every chapter top to bottom in a fresh venv kernel, writing outputs in place.
+notebooks: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
+
+# Benchmarks: `python -m benchmarks` if it is a package, else benchmarks/run.py.
+bench: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python $(if $(wildcard benchmarks/__main__.py),-m benchmarks,benchmarks/run.py)
+
+# Remove build outputs and caches (keeps .venv; `rm -rf .venv` for a full reset).
+clean:
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis *.egg-info
+	find . -path ./$(VENV) -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints -o -name .hypothesis \) \
+	  -print0 | xargs -0 rm -rf
