@@ -7,10 +7,12 @@ loaded into rnnlib, so both hold bit-identical values in the module dtype.
 """
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from torch.nn.utils import rnn as torch_rnn_utils
 
 import rnnlib
@@ -60,6 +62,103 @@ CELL_KINDS = {
 
 def is_lstm(kind):
     return kind == "lstm"
+
+
+# --------------------------------------------------------------------------- configurations
+# The option space the module tests draw from. "lstm_proj" is an LSTM with proj_size > 0.
+KINDS = ("rnn_tanh", "rnn_relu", "lstm", "lstm_proj", "gru")
+FORMS = ("unbatched", "batched", "packed_sorted", "packed_unsorted")
+
+
+@dataclass
+class Config:
+    """One module configuration and one input form, as drawn by :func:`configs`."""
+
+    kind: str  # a MODULE_KINDS key
+    input_size: int
+    hidden_size: int
+    proj_size: int
+    num_layers: int
+    bias: bool
+    batch_first: bool
+    bidirectional: bool
+    form: str  # one of FORMS
+    seq_len: int  # L, the padded length
+    batch: int  # N
+    lengths: list  # per-sequence lengths for the packed forms, else []
+    with_state: bool  # pass a random initial state, or leave it to default to zeros
+    seed: int
+    dtype: type = np.float64
+    dropout: float = 0.0
+
+    @property
+    def module_kwargs(self):
+        kwargs = dict(num_layers=self.num_layers, bias=self.bias, batch_first=self.batch_first,
+                      bidirectional=self.bidirectional, dropout=self.dropout)
+        if self.proj_size:
+            kwargs["proj_size"] = self.proj_size
+        return kwargs
+
+    @property
+    def directions(self):
+        return 2 if self.bidirectional else 1
+
+    @property
+    def state_lead(self):
+        """The leading dimension of h_0 and h_n: num_layers * D."""
+        return self.num_layers * self.directions
+
+    @property
+    def h_out(self):
+        return self.proj_size or self.hidden_size
+
+    @property
+    def packed(self):
+        return self.form.startswith("packed")
+
+    @property
+    def state_batch(self):
+        """The state's batch dimension, None when unbatched."""
+        return None if self.form == "unbatched" else self.batch
+
+
+@st.composite
+def configs(draw, kinds=KINDS, forms=FORMS, dtypes=DTYPES):
+    """Random configurations: sizes H_in, H and L in 1..5, N in 1..4, 1-3 layers, every flag.
+
+    ``packed_sorted`` lengths are non-increasing; ``packed_unsorted`` lengths are genuinely out
+    of order (the first sequence is shorter than a later one), so there is something to sort.
+    dropout is 0 or 0.3 with more than one layer (it only acts in training mode).
+    """
+    kind = draw(st.sampled_from(kinds))
+    proj_size = 0
+    if kind == "lstm_proj":
+        kind = "lstm"
+        hidden_size = draw(st.integers(2, 5))
+        proj_size = draw(st.integers(1, hidden_size - 1))
+    else:
+        hidden_size = draw(st.integers(1, 5))
+    num_layers = draw(st.integers(1, 3))
+    form = draw(st.sampled_from(forms))
+    unsorted = form == "packed_unsorted"
+    seq_len = draw(st.integers(2 if unsorted else 1, 5))
+    batch = draw(st.integers(2 if unsorted else 1, 4))
+    lengths = []
+    if form == "packed_sorted":
+        lengths = sorted(draw(st.lists(st.integers(1, seq_len), min_size=batch, max_size=batch)),
+                         reverse=True)
+        lengths[0] = seq_len
+    elif unsorted:
+        lengths = draw(st.lists(st.integers(1, seq_len), min_size=batch, max_size=batch))
+        lengths[0] = draw(st.integers(1, seq_len - 1))
+        lengths[draw(st.integers(1, batch - 1))] = seq_len
+    return Config(
+        kind=kind, input_size=draw(st.integers(1, 5)), hidden_size=hidden_size,
+        proj_size=proj_size, num_layers=num_layers, bias=draw(st.booleans()),
+        batch_first=draw(st.booleans()), bidirectional=draw(st.booleans()), form=form,
+        seq_len=seq_len, batch=batch, lengths=lengths, with_state=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**32 - 1)), dtype=draw(st.sampled_from(dtypes)),
+        dropout=draw(st.sampled_from([0.0, 0.3])) if num_layers > 1 else 0.0)
 
 
 # --------------------------------------------------------------------------- conversions

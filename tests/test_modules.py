@@ -4,8 +4,6 @@ Hypothesis draws a module configuration and an input form; rnnlib and torch (eva
 same parameters, inputs and initial states, and every output must agree within tolerance.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 import torch
@@ -16,6 +14,7 @@ from conftest import (
     assert_packed_equal,
     assert_same,
     assert_state_close,
+    configs,
     lib_pack,
     make_module_twins,
     random_array,
@@ -30,83 +29,6 @@ from hypothesis import strategies as st
 from torch.nn.utils import rnn as torch_rnn_utils
 
 import rnnlib
-
-FORMS = ("unbatched", "batched", "packed_sorted", "packed_unsorted")
-
-
-@dataclass
-class Config:
-    kind: str
-    input_size: int
-    hidden_size: int
-    proj_size: int
-    num_layers: int
-    bias: bool
-    batch_first: bool
-    bidirectional: bool
-    dropout: float
-    form: str
-    seq_len: int
-    batch: int
-    lengths: list
-    with_state: bool
-    dtype: type
-    seed: int
-
-    @property
-    def module_kwargs(self):
-        kwargs = dict(num_layers=self.num_layers, bias=self.bias, batch_first=self.batch_first,
-                      bidirectional=self.bidirectional, dropout=self.dropout)
-        if self.proj_size:
-            kwargs["proj_size"] = self.proj_size
-        return kwargs
-
-    @property
-    def state_lead(self):
-        return self.num_layers * (2 if self.bidirectional else 1)
-
-
-@st.composite
-def configs(draw, forms=FORMS):
-    kind = draw(st.sampled_from(["rnn_tanh", "rnn_relu", "lstm", "lstm_proj", "gru"]))
-    proj_size = 0
-    if kind == "lstm_proj":
-        kind = "lstm"
-        hidden_size = draw(st.integers(2, 6))
-        proj_size = draw(st.integers(1, hidden_size - 1))
-    else:
-        hidden_size = draw(st.integers(1, 6))
-    num_layers = draw(st.integers(1, 3))
-    form = draw(st.sampled_from(forms))
-    seq_len = draw(st.integers(1, 5))
-    batch = draw(st.integers(1, 4))
-    lengths = []
-    if form == "packed_sorted":
-        lengths = sorted(draw(st.lists(st.integers(1, seq_len), min_size=batch, max_size=batch)),
-                         reverse=True)
-        lengths[0] = seq_len
-    elif form == "packed_unsorted":
-        lengths = draw(st.lists(st.integers(1, seq_len), min_size=batch, max_size=batch))
-        lengths[draw(st.integers(0, batch - 1))] = seq_len
-    return Config(
-        kind=kind,
-        input_size=draw(st.integers(1, 6)),
-        hidden_size=hidden_size,
-        proj_size=proj_size,
-        num_layers=num_layers,
-        bias=draw(st.booleans()),
-        batch_first=draw(st.booleans()),
-        bidirectional=draw(st.booleans()),
-        # dropout only acts between layers and only in training mode: both twins are in eval.
-        dropout=draw(st.sampled_from([0.0, 0.3])) if num_layers > 1 else 0.0,
-        form=form,
-        seq_len=seq_len,
-        batch=batch,
-        lengths=lengths,
-        with_state=draw(st.booleans()),
-        dtype=draw(st.sampled_from(DTYPES)),
-        seed=draw(st.integers(0, 2**32 - 1)),
-    )
 
 
 def padded_input(rng, cfg):
@@ -124,10 +46,8 @@ def test_module_forward_matches_torch(cfg, pad_options):
                              seed=cfg.seed, **cfg.module_kwargs)
     rng = np.random.default_rng(cfg.seed ^ 0xF00D)
     what = repr(cfg)
-    h_out = cfg.proj_size or cfg.hidden_size
-    state_batch = None if cfg.form == "unbatched" else cfg.batch
-    state = (random_state(rng, cfg.kind, cfg.state_lead, state_batch, cfg.hidden_size, cfg.dtype,
-                          out_size=h_out) if cfg.with_state else None)
+    state = (random_state(rng, cfg.kind, cfg.state_lead, cfg.state_batch, cfg.hidden_size,
+                          cfg.dtype, out_size=cfg.h_out) if cfg.with_state else None)
 
     if cfg.form == "unbatched":
         x = random_array(rng, (cfg.seq_len, cfg.input_size), cfg.dtype)
@@ -147,7 +67,7 @@ def test_module_forward_matches_torch(cfg, pad_options):
     out_t, state_t = t(x_torch, to_torch(state))
     out, state_out = m(x_lib) if state is None else m(x_lib, state)
 
-    if cfg.form.startswith("packed"):
+    if cfg.packed:
         assert_packed_equal(out, out_t, f"packed output of {what}")
         batch_first, padding_value, extra = pad_options
         total_length = None if extra is None else cfg.seq_len + extra
