@@ -55,7 +55,8 @@ lab: $(STAMP)
 # Re-execute every chapter top to bottom in a fresh venv kernel, writing outputs in place.
 notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	  --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
+	  --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=600 \
+	  --ExecutePreprocessor.record_timing=False $(NOTEBOOKS)
 
 # Benchmarks: time and memory of rnnlib as ratios against torch.nn, measured in one run.
 bench: $(STAMP)
