@@ -43,6 +43,8 @@ DTYPES = (np.float64, np.float32)
 TORCH_DTYPE = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
 # (rtol, atol) for rnnlib vs torch with identical parameters and inputs.
 TOLERANCE = {np.dtype(np.float64): (1e-10, 1e-10), np.dtype(np.float32): (1e-5, 1e-5)}
+# rtol and atol for rnnlib's hand-written gradients against torch autograd, float64.
+BACKWARD_TOL = 1e-9
 
 # --------------------------------------------------------------------------- module kinds
 # kind -> (torch class, rnnlib class, extra constructor kwargs)
@@ -180,10 +182,6 @@ def to_numpy(value):
     return value.detach().cpu().numpy().copy()
 
 
-def as_dtype(dtype):
-    return np.dtype(dtype)
-
-
 # --------------------------------------------------------------------------- twins
 def random_parameters(torch_module, rng):
     """Overwrite every parameter of ``torch_module`` with U(-0.5, 0.5) draws from ``rng``."""
@@ -199,32 +197,29 @@ def numpy_state_dict(torch_module):
     return {k: to_numpy(v) for k, v in torch_module.state_dict().items()}
 
 
+def _twins(table, kind, input_size, hidden_size, dtype, seed, kwargs):
+    """(torch, rnnlib) instances of ``table[kind]`` with identical random parameters, in eval."""
+    torch_cls, lib_cls, extra = table[kind]
+    dtype = np.dtype(dtype)
+    t = torch_cls(input_size, hidden_size, dtype=TORCH_DTYPE[dtype], **extra, **kwargs)
+    random_parameters(t, np.random.default_rng(seed))
+    m = lib_cls(input_size, hidden_size, dtype=dtype, seed=seed, **extra, **kwargs)
+    m.load_state_dict(numpy_state_dict(t))
+    return t.eval(), m.eval()
+
+
 def make_module_twins(kind, input_size, hidden_size, *, dtype=np.float64, seed=0, **kwargs):
     """(torch module, rnnlib module) of ``kind`` with identical random parameters, both in eval.
 
     kwargs are passed to both constructors (num_layers, bias, batch_first, bidirectional,
     proj_size, dropout).
     """
-    torch_cls, lib_cls, extra = MODULE_KINDS[kind]
-    dtype = as_dtype(dtype)
-    t = torch_cls(input_size, hidden_size, dtype=TORCH_DTYPE[dtype], **extra, **kwargs)
-    random_parameters(t, np.random.default_rng(seed))
-    t.eval()
-    m = lib_cls(input_size, hidden_size, dtype=dtype, seed=seed, **extra, **kwargs)
-    m.load_state_dict(numpy_state_dict(t))
-    m.eval()
-    return t, m
+    return _twins(MODULE_KINDS, kind, input_size, hidden_size, dtype, seed, kwargs)
 
 
 def make_cell_twins(kind, input_size, hidden_size, *, dtype=np.float64, seed=0, bias=True):
     """(torch cell, rnnlib cell) of ``kind`` with identical random parameters."""
-    torch_cls, lib_cls, extra = CELL_KINDS[kind]
-    dtype = as_dtype(dtype)
-    t = torch_cls(input_size, hidden_size, bias=bias, dtype=TORCH_DTYPE[dtype], **extra)
-    random_parameters(t, np.random.default_rng(seed))
-    m = lib_cls(input_size, hidden_size, bias=bias, dtype=dtype, seed=seed, **extra)
-    m.load_state_dict(numpy_state_dict(t))
-    return t, m
+    return _twins(CELL_KINDS, kind, input_size, hidden_size, dtype, seed, {"bias": bias})
 
 
 def random_array(rng, shape, dtype, low=-1.0, high=1.0):
@@ -299,6 +294,39 @@ def assert_same(actual, expected, what="value"):
         actual, expected, strict=True,
         err_msg=(f"{what}\nrnnlib (actual): {_describe(actual)}\n"
                  f"torch (expected): {_describe(expected)}"))
+
+
+def assert_grad_close(actual, expected, what):
+    """A gradient of rnnlib's against torch autograd's, within BACKWARD_TOL (float64)."""
+    assert_close(actual, expected, rtol=BACKWARD_TOL, atol=BACKWARD_TOL, what=what)
+
+
+def assert_state_dict_like_torch(module, torch_module, what):
+    """``module.state_dict()`` has torch's keys in torch's order and shapes, in the module dtype,
+    as NumPy arrays equal to the attributes of the same names."""
+    expected = [(k, tuple(v.shape)) for k, v in torch_module.state_dict().items()]
+    sd = module.state_dict()
+    actual = [(k, np.shape(v)) for k, v in sd.items()]
+    assert actual == expected, f"{what}: state_dict\nrnnlib {actual}\ntorch  {expected}"
+    for key, value in sd.items():
+        assert isinstance(value, np.ndarray), f"{what}: {key} is a {type(value).__name__}"
+        assert value.dtype == module.dtype, f"{what}: {key} {value.dtype}, module {module.dtype}"
+        assert_same(getattr(module, key), value, f"{what}: attribute {key} vs state_dict()")
+
+
+def assert_seeded_uniform_init(build, hidden_size, seed, what):
+    """``build(seed)`` makes a module with the default init: float32 U(-1/sqrt(H), 1/sqrt(H)),
+    identical for the same seed and different for another."""
+    bound = np.float32(1.0 / np.sqrt(hidden_size))
+    a, b, c = (build(s).state_dict() for s in (seed, seed, seed + 1))
+    for key, value in a.items():
+        assert value.dtype == np.float32, f"{what} {key}: default dtype {value.dtype}, not float32"
+        assert np.all(np.abs(value) <= bound), (
+            f"{what} {key}: outside U(-{bound}, {bound}): min {value.min()}, max {value.max()}")
+        assert_same(b[key], value, f"{what} {key}: the same seed {seed} must give the same values")
+    flat_a = np.concatenate([v.ravel() for v in a.values()])
+    flat_c = np.concatenate([v.ravel() for v in c.values()])
+    assert not np.array_equal(flat_a, flat_c), f"{what}: seeds {seed}, {seed + 1} gave equal values"
 
 
 def assert_state_close(actual, expected, what):

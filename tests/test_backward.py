@@ -22,6 +22,7 @@ from conftest import (
     KINDS,
     Config,
     assert_close,
+    assert_grad_close,
     assert_same,
     configs,
     is_lstm,
@@ -40,12 +41,7 @@ from torch.nn.utils import rnn as torch_rnn_utils
 
 import rnnlib
 
-BACKWARD_TOL = 1e-9  # rtol and atol, float64
 F64 = np.float64
-
-
-def close(actual, expected, what):
-    assert_close(actual, expected, rtol=BACKWARD_TOL, atol=BACKWARD_TOL, what=what)
 
 
 def fixed_config(kind, form="batched", **overrides):
@@ -191,16 +187,16 @@ def check_against_torch(t, m, cfg, case, what):
         padding = padding_mask(cfg)
         assert np.all(ref_x[padding] == 0), (
             f"{what}: torch's gradient at the padding positions must be zero, got\n{ref_x}")
-    close(grad_x, ref_x, f"grad of the input of {what}")
-    close(grad_h0, ref_h0, f"grad of h_0 of {what}")
+    assert_grad_close(grad_x, ref_x, f"grad of the input of {what}")
+    assert_grad_close(grad_h0, ref_h0, f"grad of h_0 of {what}")
     if is_lstm(cfg.kind):
-        close(grad_c0, ref_c0, f"grad of c_0 of {what}")
+        assert_grad_close(grad_c0, ref_c0, f"grad of c_0 of {what}")
     else:
         assert grad_c0 is None
     assert list(m.grads) == list(ref_params), (
         f"{what}: m.grads keys {list(m.grads)} != torch's parameters {list(ref_params)}")
     for name, ref in ref_params.items():
-        close(m.grads[name], ref, f"grad of {name} of {what}")
+        assert_grad_close(m.grads[name], ref, f"grad of {name} of {what}")
     after = [case.g_out, *state_parts(cfg.kind, case.g_state)]
     for before, now in zip(originals, after, strict=True):
         if before is not None:
@@ -280,11 +276,11 @@ def test_cell_backward_matches_torch_autograd(kind, input_size, hidden_size, bat
 
     for i, (a, o) in enumerate(zip(out if is_lstm(kind) else (out,), outs, strict=True)):
         assert_close(a, to_numpy(o), what=f"forward output {i} of {what}")
-    close(grad_x, to_numpy(x_t.grad), f"grad of the input of {what}")
+    assert_grad_close(grad_x, to_numpy(x_t.grad), f"grad of the input of {what}")
     for name, a, s in zip(("h", "c"), state_parts(kind, grad_state), states, strict=False):
-        close(a, to_numpy(s.grad), f"grad of {name} of {what}")
+        assert_grad_close(a, to_numpy(s.grad), f"grad of {name} of {what}")
     for name, p in t.named_parameters():
-        close(m.grads[name], to_numpy(p.grad), f"grad of {name} of {what}")
+        assert_grad_close(m.grads[name], to_numpy(p.grad), f"grad of {name} of {what}")
 
 
 # --------------------------------------------------------------------------- accumulation
@@ -301,14 +297,15 @@ def test_grads_accumulate_until_zero_grad(kind):
     assert all(np.any(g != 0) for g in single.values()), "every parameter should get a gradient"
     lib_backward(m, cfg, case)
     for name, g in m.grads.items():
-        close(g, 2 * single[name], f"{kind}: grad of {name} after two backward calls")
+        assert_grad_close(g, 2 * single[name], f"{kind}: grad of {name} after two backward calls")
 
     m.zero_grad()
     for name, g in m.grads.items():
         assert_same(g, np.zeros_like(single[name]), f"{kind}: grad of {name} after zero_grad()")
     lib_backward(m, cfg, case)
     for name, g in m.grads.items():
-        close(g, single[name], f"{kind}: grad of {name} after zero_grad() and one backward")
+        assert_grad_close(g, single[name],
+                          f"{kind}: grad of {name} after zero_grad() and one backward")
 
     # Two different batches: the sum of their separate gradients.
     other = draw_case(cfg, rng)
@@ -319,7 +316,8 @@ def test_grads_accumulate_until_zero_grad(kind):
     lib_backward(m, cfg, case)
     lib_backward(m, cfg, other)
     for name, g in m.grads.items():
-        close(g, single[name] + second[name], f"{kind}: grad of {name} over two batches")
+        assert_grad_close(g, single[name] + second[name],
+                          f"{kind}: grad of {name} over two batches")
 
 
 @pytest.mark.parametrize("kind", sorted(CELL_KINDS))
@@ -335,7 +333,8 @@ def test_cell_grads_accumulate_until_zero_grad(kind):
     m(x)
     m.backward(g)
     for name, v in m.grads.items():
-        close(v, 2 * single[name], f"{kind} cell: grad of {name} after two backward calls")
+        assert_grad_close(v, 2 * single[name],
+                          f"{kind} cell: grad of {name} after two backward calls")
     m.zero_grad()
     assert all(np.all(v == 0) for v in m.grads.values())
 
@@ -433,7 +432,7 @@ def test_wrong_upstream_gradient_shapes_raise_value_error(kind, form):
     grad_x2, _, _ = lib_backward(m, cfg, case)
     if cfg.packed:
         grad_x = rnnlib.pad_packed_sequence(grad_x, batch_first=cfg.batch_first)[0]
-    close(grad_x, grad_x2, f"grad_x after refused calls, {cfg!r}")
+    assert_grad_close(grad_x, grad_x2, f"grad_x after refused calls, {cfg!r}")
 
 
 @pytest.mark.parametrize("kind", sorted(CELL_KINDS))

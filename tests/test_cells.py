@@ -8,7 +8,9 @@ from conftest import (
     DTYPES,
     TORCH_DTYPE,
     assert_same,
+    assert_seeded_uniform_init,
     assert_state_close,
+    assert_state_dict_like_torch,
     is_lstm,
     make_cell_twins,
     random_array,
@@ -87,15 +89,7 @@ def test_cell_state_dict_keys_and_shapes_equal_torch(kind, input_size, hidden_si
     torch_cls, lib_cls, extra = CELL_KINDS[kind]
     t = torch_cls(input_size, hidden_size, bias=bias, dtype=TORCH_DTYPE[np.dtype(dtype)], **extra)
     m = lib_cls(input_size, hidden_size, bias=bias, dtype=dtype, seed=0, **extra)
-    expected = {k: tuple(v.shape) for k, v in t.state_dict().items()}
-    sd = m.state_dict()
-    assert list(sd) == list(expected), (
-        f"{kind} cell state_dict keys/order: {list(sd)} vs torch {list(expected)}")
-    for key, value in sd.items():
-        assert isinstance(value, np.ndarray), f"{key}: {type(value).__name__}"
-        assert value.shape == expected[key], f"{key}: shape {value.shape} vs torch {expected[key]}"
-        assert value.dtype == np.dtype(dtype), f"{key}: dtype {value.dtype}, module dtype {dtype}"
-        assert_same(getattr(m, key), value, f"attribute {key} vs state_dict()[{key!r}]")
+    assert_state_dict_like_torch(m, t, f"{kind} cell({input_size}, {hidden_size}, bias={bias})")
 
 
 @given(
@@ -108,18 +102,9 @@ def test_cell_state_dict_keys_and_shapes_equal_torch(kind, input_size, hidden_si
 def test_cell_default_init_is_seeded_uniform(kind, input_size, hidden_size, bias, seed):
     """U(-1/sqrt(H), 1/sqrt(H)); the same seed gives the same parameters, another seed others."""
     _, lib_cls, extra = CELL_KINDS[kind]
-    bound = 1.0 / np.sqrt(hidden_size)
-    a = lib_cls(input_size, hidden_size, bias=bias, seed=seed, **extra).state_dict()
-    b = lib_cls(input_size, hidden_size, bias=bias, seed=seed, **extra).state_dict()
-    c = lib_cls(input_size, hidden_size, bias=bias, seed=seed + 1, **extra).state_dict()
-    for key, value in a.items():
-        assert value.dtype == np.float32, f"{key}: default dtype must be float32, got {value.dtype}"
-        assert np.all(np.abs(value) <= np.float32(bound)), (
-            f"{key}: values outside U(-{bound}, {bound}): min {value.min()}, max {value.max()}")
-        assert_same(b[key], value, f"{kind} cell {key}: same seed {seed} must give same values")
-    flat_a = np.concatenate([v.ravel() for v in a.values()])
-    flat_c = np.concatenate([v.ravel() for v in c.values()])
-    assert not np.array_equal(flat_a, flat_c), f"seeds {seed} and {seed + 1} gave equal parameters"
+    assert_seeded_uniform_init(
+        lambda s: lib_cls(input_size, hidden_size, bias=bias, seed=s, **extra), hidden_size, seed,
+        f"{kind} cell({input_size}, {hidden_size}, bias={bias})")
 
 
 @pytest.mark.parametrize("kind", sorted(CELL_KINDS))

@@ -1,4 +1,4 @@
-"""rnnlib.gradcheck: the hand-written backward against central differences, with no torch.
+"""rnnlib.gradcheck: the hand-written backward against central differences, not torch.
 
 Small float64 cases for every module kind and input form pass with a maximum relative error
 below GRADCHECK_TOL; and gradcheck is a real check: it reports a large error when a module's
@@ -8,6 +8,7 @@ gradient, the initial state's gradient).
 
 import numpy as np
 import pytest
+from conftest import CELL_KINDS, MODULE_KINDS
 
 import rnnlib
 
@@ -15,14 +16,9 @@ GRADCHECK_TOL = 1e-6  # typically ~1e-9 with eps=1e-6
 CORRUPT_MIN = 1e-2  # what a corrupted backward must at least report
 F64 = np.float64
 
-MODULES = {"rnn_tanh": (rnnlib.RNN, {"nonlinearity": "tanh"}),
-           "rnn_relu": (rnnlib.RNN, {"nonlinearity": "relu"}),
-           "lstm": (rnnlib.LSTM, {}),
-           "gru": (rnnlib.GRU, {})}
-CELLS = {"rnn_tanh": (rnnlib.RNNCell, {"nonlinearity": "tanh"}),
-         "rnn_relu": (rnnlib.RNNCell, {"nonlinearity": "relu"}),
-         "lstm": (rnnlib.LSTMCell, {}),
-         "gru": (rnnlib.GRUCell, {})}
+# kind -> (rnnlib class, extra constructor kwargs): the rnnlib side of conftest's tables.
+MODULES = {kind: (lib_cls, extra) for kind, (_, lib_cls, extra) in MODULE_KINDS.items()}
+CELLS = {kind: (lib_cls, extra) for kind, (_, lib_cls, extra) in CELL_KINDS.items()}
 H_IN, H, L, N = 2, 3, 3, 2
 
 

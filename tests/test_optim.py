@@ -11,12 +11,19 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import assert_close, make_module_twins, random_array, to_numpy, to_torch
+from conftest import (
+    BACKWARD_TOL,
+    assert_close,
+    assert_grad_close,
+    make_module_twins,
+    random_array,
+    to_numpy,
+    to_torch,
+)
 
 import rnnlib
 
 OPTIM_TOL = 1e-10  # rtol and atol on parameters after optimizer steps, float64
-BACKWARD_TOL = 1e-9  # rtol and atol on the gradients that feed them
 STEPS = 10
 F64 = np.float64
 L, N, H_IN, H = 5, 3, 3, 4
@@ -75,8 +82,7 @@ class Problem:
 
     def compare_grads(self, what):
         for name, p in self.t.named_parameters():
-            assert_close(self.m.grads[name], to_numpy(p.grad), rtol=BACKWARD_TOL,
-                         atol=BACKWARD_TOL, what=f"grad of {name}, {what}")
+            assert_grad_close(self.m.grads[name], to_numpy(p.grad), f"grad of {name}, {what}")
 
     def compare_parameters(self, what):
         params = dict(self.m.named_parameters())

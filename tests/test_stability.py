@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import (
     MODULE_KINDS,
+    TOLERANCE,
     assert_close,
     make_module_twins,
     random_array,
@@ -51,7 +52,7 @@ def test_large_inputs_give_no_warning_and_match_torch(kind, dtype, seed):
     hx = hx if isinstance(hx, tuple) else (hx,)
     grads = [random_array(rng, s, dtype) for s in [(5, 2, 8)] + [(4, 2, 4)] * len(hx)]
     actual, expected = _forward_backward(torch_module, module, x, hx, grads)
-    rtol = {np.float64: 1e-10, np.float32: 1e-5}[dtype]
+    rtol, _ = TOLERANCE[np.dtype(dtype)]
     states = ["h_n", "c_n"][: len(hx)]
     names = ["output", *states, "grad_x", *(f"grad_{s[0]}0" for s in states)]
     for name, a, e in zip(names, actual, expected, strict=True):
