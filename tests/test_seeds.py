@@ -7,7 +7,7 @@ and checks the values against torch.nn holding the same weights (float32, eval m
 
 import numpy as np
 import torch
-from conftest import assert_close, assert_same, to_numpy, to_torch, torch_twin
+from conftest import assert_close, assert_same, assert_state_close, to_numpy, to_torch, torch_twin
 
 import rnnlib
 
@@ -28,11 +28,7 @@ def assert_module_matches_torch(m, t, x, hx, what):
     with torch.no_grad():
         out_t, state_t = t(to_torch(x), to_torch(hx))
     assert_close(out, to_numpy(out_t), what=f"{what}: output")
-    if isinstance(state_t, tuple):
-        assert_close(state[0], to_numpy(state_t[0]), what=f"{what}: h_n")
-        assert_close(state[1], to_numpy(state_t[1]), what=f"{what}: c_n")
-    else:
-        assert_close(state, to_numpy(state_t), what=f"{what}: h_n")
+    assert_state_close(state, to_numpy(state_t), f"{what}: final state")
     return out, state
 
 
