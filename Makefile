@@ -22,14 +22,14 @@ export MKL_NUM_THREADS := 1
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test lab notebooks bench clean
+.PHONY: book test lab notebooks figures bench clean
 
 # Set-up: create .venv if missing, install the pins, rnnlib (editable) and the venv's kernel.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (rnnlib)"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3
 	touch $@
 
 # The website: committed notebooks must be fully executed and error-free; any Sphinx warning fails.
@@ -38,14 +38,15 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 	@echo "Book built: open $(CURDIR)/_build/html/index.html"
 
-# Every test: lint, the strict book, unit tests, then every chapter re-run and compared by nbval
-# (pytest runs last so its summaries close the log).
+# Every test: lint, the committed diagrams are what assets/make_figures.py draws, the strict
+# book, unit tests, then every chapter re-run and compared by nbval (pytest runs last so its
+# summaries close the log).
 test: $(STAMP)
-	$(if $(NOTEBOOKS),,$(error no chapters/*.ipynb to test))
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/python assets/make_figures.py --check
 	$(MAKE) --no-print-directory book
-	MPLBACKEND=Agg $(BIN)/pytest
-	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg $(NOTEBOOKS)
+	$(BIN)/pytest
+	$(BIN)/pytest --nbval --nbval-current-env $(NOTEBOOKS)
 
 # JupyterLab, opened on chapters/ (the project root is served so ../assets/ resolves).
 lab: $(STAMP)
@@ -58,12 +59,16 @@ notebooks: $(STAMP)
 	  --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=600 \
 	  --ExecutePreprocessor.record_timing=False $(NOTEBOOKS)
 
+# Redraw the diagrams in assets/ (commit the result; make test checks they are current).
+figures: $(STAMP)
+	$(BIN)/python assets/make_figures.py
+
 # Benchmarks: time and memory of rnnlib as ratios against torch.nn, measured in one run.
 bench: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py
 
 # Remove build outputs and caches (keeps .venv; `rm -rf .venv` for a full reset).
 clean:
-	rm -rf _build .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf _build .pytest_cache .ruff_cache *.egg-info
 	find . -path ./$(VENV) -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints -o -name .hypothesis \) \
 	  -print0 | xargs -0 rm -rf

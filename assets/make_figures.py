@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -20,7 +22,6 @@ ASSETS = Path(__file__).resolve().parent
 
 STYLE = {
     "font.family": "DejaVu Sans",
-    "font.size": 11,
     "mathtext.fontset": "dejavusans",
     "svg.fonttype": "path",  # glyphs as paths: renders identically everywhere
     "svg.hashsalt": "rnn-from-scratch",  # fixed ids -> byte-identical re-runs
@@ -67,14 +68,14 @@ class Node:
     w: float
     h: float
 
-    def left(self, dy: float = 0.0) -> Point:
-        return (self.x - self.w / 2, self.y + dy)
+    def left(self) -> Point:
+        return (self.x - self.w / 2, self.y)
 
-    def right(self, dy: float = 0.0) -> Point:
-        return (self.x + self.w / 2, self.y + dy)
+    def right(self) -> Point:
+        return (self.x + self.w / 2, self.y)
 
-    def top(self, dx: float = 0.0) -> Point:
-        return (self.x + dx, self.y + self.h / 2)
+    def top(self) -> Point:
+        return (self.x, self.y + self.h / 2)
 
     def bottom(self, dx: float = 0.0) -> Point:
         return (self.x + dx, self.y - self.h / 2)
@@ -98,6 +99,12 @@ def label(ax, xy: Point, text: str, size: float = FONT, color: str = INK,
                    zorder=5, **kw)
 
 
+def two_lines(ax, x: float, y: float, text: str, sub: str, fontsize: float) -> None:
+    """A box's label: ``text`` above centre, a smaller muted ``sub`` below it."""
+    label(ax, (x, y + 0.09), text, size=fontsize)
+    label(ax, (x, y - 0.14), sub, size=SMALL, color=MUTED)
+
+
 def box(ax, xy: Point, text: str, kind: str = "linear", size: Point = (1.0, 0.5),
         sub: str | None = None, fontsize: float = FONT) -> Node:
     """Rounded box of a given kind (colour scheme) with centred text and optional sub-line."""
@@ -108,30 +115,28 @@ def box(ax, xy: Point, text: str, kind: str = "linear", size: Point = (1.0, 0.5)
     if sub is None:
         label(ax, xy, text, size=fontsize)
     else:
-        label(ax, (x, y + 0.09), text, size=fontsize)
-        label(ax, (x, y - 0.14), sub, size=SMALL, color=MUTED)
+        two_lines(ax, x, y, text, sub, fontsize)
     return Node(x, y, w, h)
 
 
 def chunked_box(ax, xy: Point, texts: list[str], chunk_size: Point, subs: list[str],
-                kind: str = "linear", fontsize: float = FONT) -> list[Node]:
+                fontsize: float = FONT) -> list[Node]:
     """One box split into equal chunks side by side (e.g. the gate blocks of a weight matrix)."""
     y, (cw, h) = xy[1], chunk_size
-    outer = box(ax, xy, "", kind=kind, size=(cw * len(texts), h))
+    outer = box(ax, xy, "", size=(cw * len(texts), h))
     x0 = outer.left()[0]
     nodes = []
     for k, (text, sub) in enumerate(zip(texts, subs, strict=True)):
         if k:
-            ax.plot([x0 + k * cw] * 2, [y - h / 2, y + h / 2], color=KINDS[kind][1],
+            ax.plot([x0 + k * cw] * 2, [y - h / 2, y + h / 2], color=KINDS["linear"][1],
                     lw=LINE_WIDTH * 0.7, zorder=3)
         cx = x0 + (k + 0.5) * cw
-        label(ax, (cx, y + 0.08), text, size=fontsize)
-        label(ax, (cx, y - 0.14), sub, size=SMALL, color=MUTED)
+        two_lines(ax, cx, y, text, sub, fontsize)
         nodes.append(Node(cx, y, cw, h))
     return nodes
 
 
-def cell(ax, xy: Point, text: str, kind: str, size: Point = (0.5, 0.4)) -> Node:
+def cell(ax, xy: Point, text: str, kind: str, size: Point) -> Node:
     """Square-cornered tensor element (data, not an operation)."""
     (x, y), (w, h) = xy, size
     fill, edge = KINDS[kind]
@@ -140,17 +145,17 @@ def cell(ax, xy: Point, text: str, kind: str, size: Point = (0.5, 0.4)) -> Node:
     return Node(x, y, w, h)
 
 
-def op(ax, xy: Point, symbol: str, radius: float = 0.15) -> Node:
+def op(ax, xy: Point, symbol: str) -> Node:
     """Small circle holding a point-wise operator such as + or ⊙."""
-    fill, edge = KINDS["op"]
+    fill, edge, radius = *KINDS["op"], 0.15
     ax.add_patch(Circle(xy, radius, fc=fill, ec=edge, lw=LINE_WIDTH, zorder=3))
     label(ax, xy, symbol, size=13)
     return Node(xy[0], xy[1], 2 * radius, 2 * radius)
 
 
-def dot(ax, xy: Point, color: str = INK) -> None:
+def dot(ax, xy: Point) -> None:
     """Junction where one signal is copied to several places."""
-    ax.add_patch(Circle(xy, 0.035, fc=color, ec=color, zorder=4))
+    ax.add_patch(Circle(xy, 0.035, fc=INK, ec=INK, zorder=4))
 
 
 def arrow(ax, *points: Point, color: str = INK, head: bool = True, dashed: bool = False,
@@ -165,19 +170,17 @@ def arrow(ax, *points: Point, color: str = INK, head: bool = True, dashed: bool 
         joinstyle="miter", capstyle="butt", zorder=2 if over else 1))
 
 
-def gap(ax, xy: Point, horizontal: bool = True, half: float = 0.07, bg: str = "white") -> None:
+def gap(ax, xy: Point, horizontal: bool = True, bg: str = "white") -> None:
     """Cut the (horizontal or vertical) line under a crossing so the other line hops over it."""
-    x, y = xy
+    (x, y), half = xy, 0.07
     xs, ys = ([x - half, x + half], [y, y]) if horizontal else ([x, x], [y - half, y + half])
     ax.plot(xs, ys, color=bg, lw=LINE_WIDTH + 2.5, solid_capstyle="butt", zorder=1.5)
 
 
-def save(fig, name: str, png_dir: Path | None = None) -> Path:
-    """Write assets/<name>.svg deterministically (and a PNG preview if png_dir is given)."""
-    path = ASSETS / f"{name}.svg"
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    if png_dir is not None:
-        fig.savefig(png_dir / f"{name}.png", format="png", dpi=150)
+def save(fig, name: str, out: Path) -> Path:
+    """Write <out>/<name>.svg deterministically: no date, no matplotlib version."""
+    path = out / f"{name}.svg"
+    fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
     return path
 
 
@@ -242,12 +245,12 @@ def rnn_unrolled():
         label(ax, (c.x, 3.42), f"output[{t - 1}]", size=SMALL + 1, mono=True)
     arrow(ax, cells[-1].right(), (6.75, 2.1))
     label(ax, (6.98, 2.1), "$h_n$")
-    label(ax, (6.98, 1.8), "(= $h_4$)", size=SMALL, color=MUTED)
+    label(ax, (6.98, 1.8), f"(= $h_{len(xs)}$)", size=SMALL, color=MUTED)
     label(ax, (7.05, 3.42), "h_n == output[-1]", size=SMALL + 1, mono=True, color=FWD)
     label(ax, (7.05, 3.12), "(1 layer, 1 direction)", size=SMALL, color=FWD)
     arrow(ax, (6.98, 2.95), (6.98, 2.32), color=FWD, dashed=True)
     label(ax, (4.0, 0.15), "the same $W_{ih}$, $W_{hh}$, $b_{ih}$, $b_{hh}$ are used at every "
-          "time step  t = 1 … L  (here L = 4)", size=SMALL + 1)
+          f"time step  t = 1 … L  (here L = {len(xs)})", size=SMALL + 1)
     return fig
 
 
@@ -367,20 +370,20 @@ def gru_cell():
     label(ax, (mul_r.x + 0.22, r.y - 0.14), "after $W_{hn}$", size=SMALL, ha="left", color=REV)
     tanh_n = box(ax, (add_n.x + 0.85, add_n.y), r"$\tanh$", kind="tanh", size=(0.62, 0.42))
     arrow(ax, add_n.right(), tanh_n.left())
-    gru_mix(ax, z, tanh_n, top, split)
+    gru_mix(ax, z, tanh_n, top, (split, hr.y))
     gap(ax, (hn.x, z.y), horizontal=False)
     return fig
 
 
-def gru_mix(ax, z: Node, tanh_n: Node, top: float, split: float) -> None:
-    """h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}."""
+def gru_mix(ax, z: Node, tanh_n: Node, top: float, h_prev: Point) -> None:
+    """h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}; ``h_prev`` is where h_{t-1} branches off."""
     junction, right = (6.5, z.y), 7.75
     mul_z = op(ax, (junction[0], top), r"$\odot$")
     one_minus = box(ax, ((junction[0] + right) / 2, z.y), "$1-z$", kind="op", size=(0.56, 0.36),
                     fontsize=SMALL + 1)
     mul_n = op(ax, (right, z.y), r"$\odot$")
     add = op(ax, (right, top), "+")
-    arrow(ax, (split, 3.35), (split, top), mul_z.left())
+    arrow(ax, h_prev, (h_prev[0], top), mul_z.left())
     hop_end = (junction[0] - 0.6, z.y)
     arrow(ax, z.right(), hop_end, head=False, over=True)
     arrow(ax, hop_end, junction, head=False)
@@ -440,14 +443,16 @@ def bidi_layer(ax, layer: int, feed_y: float) -> list[Node]:
         arrow(ax, later.left(), earlier.right(), color=REV)
     arrow(ax, fwd[-1].right(), (6.65, fwd_y), color=FWD)
     arrow(ax, rev[0].left(), (2.2, rev_y), color=REV)
-    final_state_label(ax, (6.73, fwd_y), 2 * layer, f"layer {layer} forward", "t = L", FWD)
-    final_state_label(ax, (2.12, rev_y), 2 * layer + 1, f"layer {layer} reverse", "t = 1", REV)
+    final_state_label(ax, (6.73, fwd_y), 2 * layer, f"layer {layer} forward", "t = L", FWD, "left")
+    final_state_label(ax, (2.12, rev_y), 2 * layer + 1, f"layer {layer} reverse", "t = 1", REV,
+                      "right")
     return concat
 
 
-def final_state_label(ax, xy: Point, index: int, what: str, when: str, color: str) -> None:
-    """'h_n[k]' plus which layer/direction it is; left of xy for reverse, right for forward."""
-    (x, y), ha = xy, "left" if color == FWD else "right"
+def final_state_label(ax, xy: Point, index: int, what: str, when: str, color: str,
+                      ha: str) -> None:
+    """'h_n[k]' plus which layer/direction it is, aligned ``ha`` at xy."""
+    x, y = xy
     label(ax, (x, y + 0.17), f"h_n[{index}]", mono=True, ha=ha, color=color)
     label(ax, (x, y - 0.11), what, size=SMALL, ha=ha, color=color)
     label(ax, (x, y - 0.33), f"final at {when}", size=SMALL, ha=ha, color=MUTED)
@@ -498,7 +503,8 @@ def padded_grid(ax, x0: float, y0: float, size: Point) -> Node:
                  f"seq{b}" if real else "pad", size)
     for t in range(rows):
         label(ax, (x0 - w / 2 - 0.1, y0 - t * h), f"$t={t + 1}$", size=SMALL, ha="right")
-    return Node(x0 + w, y0 - (rows - 1) * h / 2, 3 * w, rows * h)
+    n = len(LENGTHS)
+    return Node(x0 + (n - 1) * w / 2, y0 - (rows - 1) * h / 2, n * w, rows * h)
 
 
 def packed_strip(ax, x0: float, y: float, size: Point, group_gap: float) -> Node:
@@ -524,15 +530,18 @@ def packed_sequence():
     fig, ax = new_figure(8, 4)
     size = (0.56, 0.46)
     grid = padded_grid(ax, 0.95, 2.75, size)
-    label(ax, (grid.x, TITLE_Y), "padded input: (L, N) = (4, 3)")
-    label(ax, (grid.x, grid.bottom()[1] - 0.3), "lengths = [4, 3, 1]", size=SMALL + 1,
+    label(ax, (grid.x, TITLE_Y), f"padded input: (L, N) = ({max(LENGTHS)}, {len(LENGTHS)})")
+    label(ax, (grid.x, grid.bottom()[1] - 0.3), f"lengths = {LENGTHS}", size=SMALL + 1,
           mono=True)
     strip = packed_strip(ax, 4.15, grid.y, (0.4, 0.46), 0.1)
     arrow(ax, (grid.right()[0] + 0.15, grid.y), (strip.left()[0] - 0.15, grid.y))
     label(ax, ((grid.right()[0] + strip.left()[0]) / 2, grid.y + 0.2), "pack_padded_sequence",
           size=SMALL - 0.5, mono=True)
-    label(ax, (strip.x, TITLE_Y), "packed.data: (sum(lengths), $H_{in}$) = (8, $H_{in}$)")
-    label(ax, (strip.x, 1.05), "packed.batch_sizes = [3, 2, 2, 1]", size=SMALL + 1, mono=True)
+    batch_sizes = [sum(length > t for length in LENGTHS) for t in range(max(LENGTHS))]
+    label(ax, (strip.x, TITLE_Y),
+          f"packed.data: (sum(lengths), $H_{{in}}$) = ({sum(LENGTHS)}, $H_{{in}}$)")
+    label(ax, (strip.x, 1.05), f"packed.batch_sizes = {batch_sizes}", size=SMALL + 1,
+          mono=True)
     label(ax, (strip.x, 0.75), "= how many sequences are still running at each t",
           size=SMALL, color=MUTED)
     label(ax, (4.0, 0.25), "each cell is one $H_{in}$-vector: the padded input is "
@@ -551,16 +560,24 @@ FIGURES = {
 }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--png", type=Path, help="also write PNG previews into this folder")
+    parser.add_argument("--check", action="store_true",
+                        help="draw into a temporary folder and fail if assets/ differs")
     args = parser.parse_args()
-    if args.png:
-        args.png.mkdir(parents=True, exist_ok=True)
-    for name, draw in FIGURES.items():
-        with matplotlib.rc_context(STYLE):
-            print(save(draw(), name, args.png))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) if args.check else ASSETS
+        for name, draw in FIGURES.items():
+            with matplotlib.rc_context(STYLE):
+                path = save(draw(), name, out)
+            if not args.check:
+                print(path)
+            elif path.read_bytes() != (ASSETS / path.name).read_bytes():
+                print(f"assets/{path.name} is not what make_figures.py draws: run make figures",
+                      file=sys.stderr)
+                return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,5 +1,6 @@
 """Benchmarks: rnnlib's time and memory as ratios against torch.nn, measured in one run."""
 
+import os
 import time
 import tracemalloc
 
@@ -27,37 +28,50 @@ def best_time(fn, repeats=5):
     return min(times)
 
 
+def nbytes(tensors):
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
 def torch_kept_bytes(module, x):
-    """Bytes autograd keeps from forward to backward (saved tensors, counted once each)."""
+    """Bytes a forward call adds and keeps for the backward pass: the tensors autograd saves
+    (each storage once), minus the parameters and the input, which exist anyway, plus the
+    outputs (output and final states)."""
+    existing = {p.untyped_storage().data_ptr() for p in module.parameters()}
+    existing.add(x.untyped_storage().data_ptr())
     saved = {}
 
     def pack(tensor):
-        saved[tensor.data_ptr()] = tensor.numel() * tensor.element_size()
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in existing:
+            saved[storage.data_ptr()] = storage.nbytes()
         return tensor
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        out, _ = module(x)
-    return sum(saved.values()) + out.numel() * out.element_size()
+        out, state = module(x)
+    return sum(saved.values()) + nbytes([out, *(state if isinstance(state, tuple) else [state])])
 
 
 def rnnlib_kept_bytes(module, x):
-    """Bytes rnnlib allocates in forward and still holds (its tape and the output)."""
+    """Bytes a forward call allocates and still holds: the tape and the outputs."""
     tracemalloc.start()
-    out = module(x)
+    _held = module(x)  # bound, so the outputs are still allocated when memory is read
     kept = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    del out
     return kept
 
 
-def ratios(kind, h_in, hidden, layers, bidirectional, steps, batch, rng):
-    """rnnlib / torch for one configuration: forward time, forward+backward time, kept memory."""
+def ratios(config, rng):
+    """rnnlib / torch for one configuration: forward time, forward+backward time, kept memory.
+
+    Both forward passes record what backward needs (torch runs with autograd enabled).
+    """
+    kind, h_in, hidden, layers, bidirectional, steps, batch = config
     t = getattr(torch.nn, kind)(h_in, hidden, layers, bidirectional=bidirectional).double()
     m = getattr(rnnlib, kind)(h_in, hidden, layers, bidirectional=bidirectional, dtype=np.float64)
     m.load_state_dict(t.state_dict())
-    x = rng.normal(size=(steps, batch, h_in))
+    x = rng.normal(size=(steps, batch, h_in))  # (L, N, H_in)
     x_t = torch.tensor(x, requires_grad=True)
-    grad = np.ones((steps, batch, hidden * (2 if bidirectional else 1)))
+    grad = np.ones((steps, batch, hidden * (2 if bidirectional else 1)))  # (L, N, D*H)
     grad_t = torch.tensor(grad)
 
     def torch_step():
@@ -68,21 +82,25 @@ def ratios(kind, h_in, hidden, layers, bidirectional, steps, batch, rng):
         m(x)
         m.backward(grad)
 
-    with torch.no_grad():
-        torch_forward = best_time(lambda: t(x_t))
-    return (best_time(lambda: m(x)) / torch_forward,
+    return (best_time(lambda: m(x)) / best_time(lambda: t(x_t)),
             best_time(rnnlib_step) / best_time(torch_step),
             rnnlib_kept_bytes(m, x) / torch_kept_bytes(t, x_t))
 
 
 def main():
+    """Print the ratios. `make bench` runs this with one BLAS/OpenMP thread (OMP_NUM_THREADS=1),
+    so both libraries run single-threaded and the ratios compare the algorithms."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
+    print(f"torch {torch.__version__}, numpy {np.__version__}, float64, torch threads "
+          f"{torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
     print(f"{'configuration':<34} {'forward':>9} {'fwd+bwd':>9} {'memory':>8}   (rnnlib / torch)")
-    for kind, h_in, hidden, layers, bidirectional, steps, batch in CONFIGS:
-        forward, both, memory = ratios(kind, h_in, hidden, layers, bidirectional, steps, batch, rng)
-        name = f"{kind} {h_in}->{hidden} x{layers}{' bi' if bidirectional else ''} L={steps}"
-        print(f"{name + f' N={batch}':<34} {forward:>8.1f}x {both:>8.1f}x {memory:>7.2f}x")
+    for config in CONFIGS:
+        forward, both, memory = ratios(config, rng)
+        kind, h_in, hidden, layers, bidirectional, steps, batch = config
+        name = (f"{kind} {h_in}->{hidden} x{layers}{' bi' if bidirectional else ''} "
+                f"L={steps} N={batch}")
+        print(f"{name:<34} {forward:>8.1f}x {both:>8.1f}x {memory:>7.2f}x")
 
 
 if __name__ == "__main__":

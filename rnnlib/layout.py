@@ -1,4 +1,4 @@
-"""How a caller's input (time-major, batch-first, unbatched, packed) maps to packed rows."""
+"""Maps a caller's input (time-major, batch-first, unbatched, packed) to packed rows and back."""
 
 from typing import NamedTuple
 

@@ -33,7 +33,7 @@ def problems(path: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    paths = [Path(p) for p in argv] or sorted(Path("chapters").glob("*.ipynb"))
+    paths = [Path(p) for p in argv]
     if not paths:
         print("check_notebooks: no notebooks to check", file=sys.stderr)
         return 1
