@@ -23,11 +23,22 @@ class PackedSequence(NamedTuple):
 
 
 def _lengths(lengths, batch, steps):
-    """The lengths as int64, refused unless one per sequence, each in 1..steps."""
+    """The lengths as int64: a 1-D array of integers, one per sequence, each in 1..steps.
+
+    torch converts whatever it is given to int64 (truncating 3.7 to 3) and then insists on a 1-D
+    CPU int64 tensor; NumPy has no devices, so rnnlib's rule is the rest: integers, and 1-D.
+    """
     lengths = np.asarray(lengths)
-    if lengths.dtype.kind not in "iu" or lengths.shape != (batch,):
-        raise ValueError(f"Expected lengths to be {batch} integers (one per sequence), "
-                         f"got {lengths!r}")
+    if lengths.dtype.kind not in "iu":
+        raise TypeError(f"lengths must be integers (each sequence's number of steps), got dtype "
+                        f"{lengths.dtype} {lengths.tolist()}; rnnlib neither rounds nor "
+                        f"truncates lengths")
+    if lengths.ndim != 1:
+        raise ValueError(f"lengths must be 1-D, one length per sequence, got a {lengths.ndim}-D "
+                         f"array of shape {lengths.shape}")
+    if len(lengths) != batch:
+        raise ValueError(f"Expected {batch} lengths, one per sequence of the batch (batch size "
+                         f"{batch}), got {len(lengths)}: {lengths.tolist()}")
     if lengths.min() <= 0:
         raise ValueError(f"Every length must be > 0, got lengths {lengths.tolist()}")
     if lengths.max() > steps:
@@ -41,7 +52,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
 
     Args:
         input: (L, N, *) padded sequences, or (N, L, *) with ``batch_first``.
-        lengths: (N,) the length of each sequence, each in 1..L.
+        lengths: (N,) integers, the length of each sequence, each in 1..L (1-D; floats
+            and booleans are refused, not truncated).
         batch_first: whether the batch dimension comes first.
         enforce_sorted: if True, ``lengths`` must be non-increasing; if False the batch is sorted
             here and the permutation is kept in ``sorted_indices``/``unsorted_indices``.

@@ -1,0 +1,62 @@
+"""The lengths rule of rnnlib.pack_padded_sequence: 1-D integers, one per sequence, as torch asks.
+
+torch wants a 1-D CPU int64 tensor, but first converts what it is given to int64, so float and
+bool lengths are silently truncated there. rnnlib refuses them instead (there are no devices
+to check), and refuses what torch refuses: a 0-D or 2-D lengths, and a count other than N.
+"""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from conftest import to_torch
+from torch.nn.utils import rnn as torch_rnn_utils
+
+import rnnlib
+
+PADDED = np.linspace(-1, 1, 4 * 3 * 2).reshape(4, 3, 2)  # (L=4, N=3, H_in=2)
+
+
+def assert_refused(lengths, error_type, fragments):
+    """rnnlib refuses ``lengths`` with ``error_type`` and a message naming every fragment."""
+    with pytest.raises(error_type) as error:
+        rnnlib.pack_padded_sequence(PADDED, lengths)
+    for fragment in fragments:
+        assert re.search(fragment, str(error.value)), (
+            f"rnnlib's message {str(error.value)!r} does not name {fragment!r}")
+
+
+@pytest.mark.parametrize("lengths, fragments", [
+    (np.array([3.7, 2.0, 1.0]), ("integers", "float64", r"3\.7")),
+    (np.array([True, True, True]), ("integers", "bool")),
+    ([4.0, 2.0, 1.0], ("integers", "float64")),
+])
+def test_non_integer_lengths_are_refused_where_torch_truncates(lengths, fragments):
+    assert_refused(lengths, TypeError, fragments)
+    packed = torch_rnn_utils.pack_padded_sequence(to_torch(PADDED), torch.as_tensor(lengths))
+    truncated = np.asarray(lengths).astype(np.int64)
+    expected = rnnlib.pack_padded_sequence(PADDED, truncated).batch_sizes
+    np.testing.assert_array_equal(packed.batch_sizes.numpy(), expected,
+                                  err_msg="torch was expected to truncate the lengths to int64")
+
+
+@pytest.mark.parametrize("lengths, fragments", [
+    (np.array([[4, 2, 1]]), ("1-D", "2-D", r"\(1, 3\)")),
+    (np.array(4), ("1-D", "0-D")),
+    (np.array([4, 2]), (r"\b3\b", r"\b2\b", "batch size")),
+    (np.array([4, 3, 2, 1]), (r"\b3\b", r"\b4\b", "batch size")),
+])
+def test_lengths_of_the_wrong_shape_are_refused_as_by_torch(lengths, fragments):
+    assert_refused(lengths, ValueError, fragments)
+    with pytest.raises(RuntimeError):
+        torch_rnn_utils.pack_padded_sequence(to_torch(PADDED), torch.as_tensor(lengths))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint16, np.int64])
+def test_every_integer_dtype_is_accepted_and_stored_as_int64(dtype):
+    lengths = np.array([4, 2, 1], dtype=dtype)
+    packed = rnnlib.pack_padded_sequence(PADDED, lengths)
+    packed_t = torch_rnn_utils.pack_padded_sequence(to_torch(PADDED), torch.as_tensor(lengths))
+    assert packed.batch_sizes.dtype == np.int64
+    np.testing.assert_array_equal(packed.batch_sizes, packed_t.batch_sizes.numpy())
