@@ -4,7 +4,15 @@ import numpy as np
 
 from . import recurrence
 from .cells import CELLS
-from .checks import as_array, check_features, check_ndim, flag, positive_int, read_state
+from .checks import (
+    InputForm,
+    as_array,
+    check_features,
+    check_ndim,
+    flag,
+    positive_int,
+    read_state,
+)
 from .module import Module
 from .parameters import layer_shapes
 
@@ -14,8 +22,9 @@ class RNNCellBase(Module):
 
     def __init__(self, mode, input_size, hidden_size, bias, dtype, seed):
         self.mode = mode
-        self.input_size = positive_int(input_size, "input_size")
-        self.hidden_size = positive_int(hidden_size, "hidden_size")
+        # torch's cells, unlike its layers, accept zero sizes: hidden_size=0 gives (N, 0) states
+        self.input_size = positive_int(input_size, "input_size", minimum=0)
+        self.hidden_size = positive_int(hidden_size, "hidden_size", minimum=0)
         self.bias = flag(bias, "bias")
         self.cell = CELLS[mode]
         super().__init__(layer_shapes(self.cell.gates, self.input_size, self.hidden_size,
@@ -39,11 +48,14 @@ class RNNCellBase(Module):
         x = as_array(input, self.dtype, "input")
         check_ndim(x, (1, 2), who)
         check_features(x, self.input_size, who)
-        batch = None if x.ndim == 1 else x.shape[0]
+        unbatched = x.ndim == 1
+        batch = None if unbatched else x.shape[0]
+        form = InputForm("unbatched (1-D)", None) if unbatched else InputForm("batched (2-D)", 0)
         names = ("h", "c")[: self._state_count]
-        states = read_state(hx, self._shapes(batch), self.dtype, names, who)
-        rows = x.reshape(-1, self.input_size)  # (N, H_in); unbatched (H_in,) -> (1, H_in)
-        h, c = [s.reshape(-1, self.hidden_size) for s in states] + [None] * (2 - len(states))
+        states = read_state(hx, self._shapes(batch), self.dtype, names, who, form=form)
+        n = 1 if unbatched else batch  # explicit sizes: reshape(-1, 0) is ambiguous
+        rows = x.reshape(n, self.input_size)  # (N, H_in); unbatched (H_in,) -> (1, H_in)
+        h, c = [s.reshape(n, self.hidden_size) for s in states] + [None] * (2 - len(states))
         _, h1, c1, tape = recurrence.forward(
             self.cell, rows, np.array([rows.shape[0]]), h, c, self._params)
         self._tape = (tape, batch)
@@ -67,7 +79,8 @@ class RNNCellBase(Module):
         grads = read_state(grad_hx, self._shapes(batch), self.dtype, names, who,
                            optional_entries=True)
         self._tape = None
-        dh, dc = [g.reshape(-1, self.hidden_size) for g in grads] + [None] * (2 - len(grads))
+        n = 1 if batch is None else batch
+        dh, dc = [g.reshape(n, self.hidden_size) for g in grads] + [None] * (2 - len(grads))
         dy = np.zeros_like(dh)  # a cell's only output is its state
         dx, dh0, dc0, param_grads = recurrence.backward(self.cell, tape, self._params, dy, dh, dc)
         self._accumulate(param_grads)
@@ -93,7 +106,8 @@ class RNNCell(RNNCellBase):
     with ReLU instead of tanh when ``nonlinearity='relu'``.
 
     Args:
-        input_size (H_in), hidden_size (H), bias=True, nonlinearity='tanh': as in torch.
+        input_size (H_in), hidden_size (H), bias=True, nonlinearity='tanh': as in torch
+            (sizes may be 0, as torch's cells allow: hidden_size=0 gives (N, 0) states).
         dtype: float32 (default) or float64. seed: seeds the initialisation
             U(-1/sqrt(H), 1/sqrt(H)).
 

@@ -1,8 +1,24 @@
 """Argument checks that refuse, with a clear message, what torch.nn refuses."""
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
+
+# What NumPy's non-numeric dtype kinds hold, in words (a dtype code such as <U1 says little).
+_NOT_NUMBERS = {"U": "strings", "S": "bytes", "O": "Python objects", "M": "datetimes",
+                "m": "timedeltas", "V": "raw records"}
+
+
+class InputForm(NamedTuple):
+    """How a forward call read its input, so that a refused state can say what it was read as.
+
+    ``description`` e.g. ``"unbatched (2-D)"``; ``batch_axis`` is the batch dimension of the
+    state that goes with it, None when the input is unbatched.
+    """
+
+    description: str
+    batch_axis: int | None
 
 
 def as_array(value, dtype, name):
@@ -15,6 +31,10 @@ def as_array(value, dtype, name):
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be an array of {dtype}, got {type(value).__name__} "
                         f"that NumPy cannot read as an array ({error})") from None
+    if array.dtype.kind in _NOT_NUMBERS:
+        raise TypeError(f"{name} must be numeric (an array of {dtype}), got "
+                        f"{_NOT_NUMBERS[array.dtype.kind]}, which are not numbers "
+                        f"(NumPy dtype {array.dtype})")
     if array.dtype != dtype:
         hint = (f"; cast it with .astype(np.{dtype}) or build the module with "
                 f"dtype=np.{array.dtype}" if array.dtype.kind == "f" else "")
@@ -42,6 +62,35 @@ def check_features(array, size, who, name="input"):
     if array.shape[-1] != size:
         raise ValueError(f"{who}: Expected {name} with input_size={size} features in its last "
                          f"dimension, got {array.shape[-1]} (shape {array.shape})")
+
+
+def check_steps(steps, shape, who):
+    """Refuse a sequence of length 0, as torch does: there is no step to run, so no h_n."""
+    if steps == 0:
+        raise ValueError(f"{who}: Expected sequence length to be larger than 0, got an input "
+                         f"of shape {shape} with 0 time steps (there is no step to run, so "
+                         f"no output and no h_n)")
+
+
+def check_state(array, expected, name, who, form=None):
+    """Refuse a state whose shape is not ``expected``, saying why when ``form`` tells.
+
+    A state with the wrong number of dimensions is explained by how the input was read (batched
+    or unbatched), one with the wrong batch size by the input's batch size.
+    """
+    expected = tuple(expected)
+    if array.shape == expected:
+        return
+    if form is not None and array.ndim != len(expected):
+        raise ValueError(f"{who}: the input was read as {form.description}, so {name} must be "
+                         f"{len(expected)}-D, of shape {expected}; got a {array.ndim}-D "
+                         f"{name} of shape {array.shape}")
+    axis = None if form is None else form.batch_axis
+    if axis is not None and array.shape[axis] != expected[axis]:
+        raise ValueError(f"{who}: {name} has batch size {array.shape[axis]} but the input has "
+                         f"batch size {expected[axis]}; expected {name} of shape {expected}, "
+                         f"got {array.shape}")
+    check_shape(array, expected, name)
 
 
 def positive_int(value, name, minimum=1):
@@ -76,13 +125,14 @@ def flag(value, name):
     return value
 
 
-def read_state(value, shapes, dtype, names, who, optional_entries=False):
+def read_state(value, shapes, dtype, names, who, optional_entries=False, form=None):
     """A recurrent state (one array, or a tuple for the LSTM) as a tuple of checked arrays.
 
     Args:
         value: None (zeros), an array, or for two names a tuple of two arrays.
         shapes: the expected shape of each array; names: their names, e.g. ``("h_0", "c_0")``.
         optional_entries: allow None inside the tuple (zeros), as for gradients.
+        form: the :class:`InputForm` the input was read as, to explain a refused shape.
     """
     if value is None:
         return tuple(np.zeros(shape, dtype) for shape in shapes)
@@ -97,6 +147,6 @@ def read_state(value, shapes, dtype, names, who, optional_entries=False):
         if array is None and optional_entries:
             array = np.zeros(shape, dtype)
         array = as_array(array, dtype, name)
-        check_shape(array, shape, name)
+        check_state(array, shape, name, who, form)
         arrays.append(array)
     return tuple(arrays)

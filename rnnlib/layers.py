@@ -70,7 +70,8 @@ class RNNBase(Module):
         """Run the stack over a sequence; see the class docstrings for shapes."""
         who = type(self).__name__
         rows, layout = read_input(input, self.dtype, self.input_size, self.batch_first, who)
-        states = read_state(hx, self._state_shapes(layout), self.dtype, self._state_names, who)
+        states = read_state(hx, self._state_shapes(layout), self.dtype, self._state_names, who,
+                            form=layout.form)
         h0, c0 = ([layout.sort_state(s) for s in states] + [None])[:2]  # c0 is None but for LSTM
         finals = []  # (h_n, c_n) of each layer-direction, in h_n's order
         layers = []  # (dropout mask, [tape per direction]) for backward

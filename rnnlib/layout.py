@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checks import as_array, check_features, check_ndim, check_shape
+from .checks import InputForm, as_array, check_features, check_ndim, check_shape, check_steps
 from .packing import PackedSequence
 
 
@@ -21,6 +21,13 @@ class Layout(NamedTuple):
     unbatched: bool
     sorted_indices: np.ndarray | None = None
     unsorted_indices: np.ndarray | None = None
+
+    @property
+    def form(self):
+        """How the input was read, for messages about the state given with it."""
+        if self.unbatched:
+            return InputForm("unbatched (2-D)", None)
+        return InputForm("a packed batch" if self.packed else "batched (3-D)", 1)
 
     def shape(self, features):
         """The caller's shape of a sequence with ``features`` features per step."""
@@ -73,6 +80,7 @@ def read_input(input, dtype, input_size, batch_first, who):
         check_ndim(data, (2,), who, "packed input.data")
         check_features(data, input_size, who, "packed input.data")
         batch_sizes = np.asarray(input.batch_sizes, dtype=np.int64)
+        check_steps(len(batch_sizes), data.shape, who)
         check_shape(data, (int(batch_sizes.sum()), input_size), "packed input.data")
         indices = [None if i is None else np.asarray(i, dtype=np.int64)
                    for i in (input.sorted_indices, input.unsorted_indices)]
@@ -87,5 +95,6 @@ def read_input(input, dtype, input_size, batch_first, who):
         batch, steps = x.shape[:2]
     else:
         steps, batch = x.shape[:2]
+    check_steps(steps, x.shape, who)
     layout = Layout(np.full(steps, batch, dtype=np.int64), False, batch_first, unbatched)
     return layout.to_rows(x), layout

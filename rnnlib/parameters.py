@@ -42,8 +42,11 @@ def stack_shapes(gates, input_size, hidden_size, num_layers, bias, bidirectional
 
 
 def initialise(shapes, hidden_size, dtype, rng):
-    """Every parameter drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as torch does."""
-    bound = 1 / np.sqrt(hidden_size)
+    """Every parameter drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as torch does.
+
+    With hidden_size=0 (a cell may have it) every parameter is empty and the bound is 0, as torch's.
+    """
+    bound = 1 / np.sqrt(hidden_size) if hidden_size else 0.0
     return {name: rng.uniform(-bound, bound, shape).astype(dtype) for name, shape in shapes.items()}
 
 

@@ -241,11 +241,12 @@ def test_backward_in_train_mode_with_dropout_one_matches_torch(kind, data):
 
 
 # --------------------------------------------------------------------------- cells vs torch
+# Sizes include 0: torch's cells accept input_size=0, hidden_size=0 and an empty batch N = 0.
 @given(
     kind=st.sampled_from(sorted(CELL_KINDS)),
-    input_size=st.integers(1, 5),
-    hidden_size=st.integers(1, 5),
-    batch=st.one_of(st.none(), st.integers(1, 4)),
+    input_size=st.integers(0, 5),
+    hidden_size=st.integers(0, 5),
+    batch=st.one_of(st.none(), st.integers(0, 4)),
     bias=st.booleans(),
     with_state=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
@@ -253,6 +254,11 @@ def test_backward_in_train_mode_with_dropout_one_matches_torch(kind, data):
 @scaled_settings(2)
 def test_cell_backward_matches_torch_autograd(kind, input_size, hidden_size, batch, bias,
                                                with_state, seed):
+    check_cell_against_autograd(kind, input_size, hidden_size, batch, bias, with_state, seed)
+
+
+def check_cell_against_autograd(kind, input_size, hidden_size, batch, bias, with_state, seed):
+    """One cell step of rnnlib against torch: the output, and every gradient (autograd)."""
     t, m = make_cell_twins(kind, input_size, hidden_size, dtype=F64, seed=seed, bias=bias)
     rng = np.random.default_rng(seed ^ 0xCE11)
     mid = () if batch is None else (batch,)
