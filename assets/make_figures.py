@@ -481,82 +481,12 @@ def stacked_bidirectional():
     return fig
 
 
-# ---------------------------------------------------------------------------
-# 6. Packed sequence
-# ---------------------------------------------------------------------------
-
-LENGTHS = [4, 3, 1]
-NAMES = "abc"
-TITLE_Y = 3.7
-
-
-def padded_grid(ax, x0: float, y0: float, size: Point) -> Node:
-    """The (L, N) padded batch: column b holds sequence b, padding greyed out."""
-    (w, h), rows = size, max(LENGTHS)
-    for b, length in enumerate(LENGTHS):
-        x = x0 + b * w
-        label(ax, (x, y0 + h / 2 + 0.4), f"seq {b}", size=SMALL)
-        label(ax, (x, y0 + h / 2 + 0.18), f"len {length}", size=SMALL, color=MUTED)
-        for t in range(rows):
-            real = t < length
-            cell(ax, (x, y0 - t * h), f"${NAMES[b]}_{t + 1}$" if real else "pad",
-                 f"seq{b}" if real else "pad", size)
-    for t in range(rows):
-        label(ax, (x0 - w / 2 - 0.1, y0 - t * h), f"$t={t + 1}$", size=SMALL, ha="right")
-    n = len(LENGTHS)
-    return Node(x0 + (n - 1) * w / 2, y0 - (rows - 1) * h / 2, n * w, rows * h)
-
-
-def packed_strip(ax, x0: float, y: float, size: Point, group_gap: float) -> Node:
-    """PackedSequence.data: time step 1 of every sequence, then time step 2, ..."""
-    (w, h), x = size, x0
-    for t in range(max(LENGTHS)):
-        batch = [b for b, length in enumerate(LENGTHS) if t < length]
-        start = x
-        for b in batch:
-            cell(ax, (x + w / 2, y), f"${NAMES[b]}_{t + 1}$", f"seq{b}", size)
-            x += w
-        mid = (start + x) / 2
-        label(ax, (mid, y + h / 2 + 0.17), f"$t={t + 1}$", size=SMALL)
-        arrow(ax, (start + 0.04, y - h / 2 - 0.12), (x - 0.04, y - h / 2 - 0.12), head=False)
-        label(ax, (mid, y - h / 2 - 0.32), str(len(batch)))
-        x += group_gap
-    x -= group_gap
-    return Node((x0 + x) / 2, y, x - x0, h)
-
-
-def packed_sequence():
-    """Padded (L, N) batch next to the time-major packed data and its batch_sizes."""
-    fig, ax = new_figure(8, 4)
-    size = (0.56, 0.46)
-    grid = padded_grid(ax, 0.95, 2.75, size)
-    label(ax, (grid.x, TITLE_Y), f"padded input: (L, N) = ({max(LENGTHS)}, {len(LENGTHS)})")
-    label(ax, (grid.x, grid.bottom()[1] - 0.3), f"lengths = {LENGTHS}", size=SMALL + 1,
-          mono=True)
-    strip = packed_strip(ax, 4.15, grid.y, (0.4, 0.46), 0.1)
-    arrow(ax, (grid.right()[0] + 0.15, grid.y), (strip.left()[0] - 0.15, grid.y))
-    label(ax, ((grid.right()[0] + strip.left()[0]) / 2, grid.y + 0.2), "pack_padded_sequence",
-          size=SMALL - 0.5, mono=True)
-    batch_sizes = [sum(length > t for length in LENGTHS) for t in range(max(LENGTHS))]
-    label(ax, (strip.x, TITLE_Y),
-          f"packed.data: (sum(lengths), $H_{{in}}$) = ({sum(LENGTHS)}, $H_{{in}}$)")
-    label(ax, (strip.x, 1.05), f"packed.batch_sizes = {batch_sizes}", size=SMALL + 1,
-          mono=True)
-    label(ax, (strip.x, 0.75), "= how many sequences are still running at each t",
-          size=SMALL, color=MUTED)
-    label(ax, (4.0, 0.25), "each cell is one $H_{in}$-vector: the padded input is "
-          "(L, N, $H_{in}$) and packed.data has one row per real (non-pad) cell",
-          size=SMALL, color=MUTED)
-    return fig
-
-
 FIGURES = {
     "rnn_cell": rnn_cell,
     "rnn_unrolled": rnn_unrolled,
     "lstm_cell": lstm_cell,
     "gru_cell": gru_cell,
     "stacked_bidirectional": stacked_bidirectional,
-    "packed_sequence": packed_sequence,
 }
 
 
