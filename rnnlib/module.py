@@ -85,3 +85,17 @@ class Module:
             raise RuntimeError(f"{type(self).__name__}.backward() needs a forward call first "
                                "(each forward call can be differentiated once)")
         return self._tape
+
+
+def as_modules(modules, who):
+    """``modules`` (one Module, or a list or tuple of them) as a tuple of Modules.
+
+    Optimizers and clipping act on every parameter of every module given, as torch's act on
+    ``list(lstm.parameters()) + list(linear.parameters())``.
+    """
+    found = (modules,) if isinstance(modules, Module) else tuple(modules) \
+        if isinstance(modules, (list, tuple)) else None
+    if not found or not all(isinstance(m, Module) for m in found):
+        raise TypeError(f"{who} expects an rnnlib module or a non-empty list or tuple of rnnlib "
+                        f"modules (whose parameters it updates), got {modules!r}")
+    return found
