@@ -93,9 +93,13 @@ def as_modules(modules, who):
     Optimizers and clipping act on every parameter of every module given, as torch's act on
     ``list(lstm.parameters()) + list(linear.parameters())``.
     """
-    found = (modules,) if isinstance(modules, Module) else tuple(modules) \
-        if isinstance(modules, (list, tuple)) else None
+    if isinstance(modules, Module):
+        return (modules,)
+    found = tuple(modules) if isinstance(modules, (list, tuple)) else ()
     if not found or not all(isinstance(m, Module) for m in found):
         raise TypeError(f"{who} expects an rnnlib module or a non-empty list or tuple of rnnlib "
                         f"modules (whose parameters it updates), got {modules!r}")
+    if len({id(m) for m in found}) != len(found):
+        raise ValueError(f"{who} got the same module more than once in {modules!r}; each would "
+                         "be updated (or clipped) once per appearance")
     return found

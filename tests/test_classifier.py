@@ -213,3 +213,11 @@ def test_optimizers_and_clipping_refuse_what_is_not_modules(bad):
                  lambda: rnnlib.clip_grad_norm_(bad, 1.0)):
         with pytest.raises(TypeError, match="rnnlib module"):
             call()
+
+
+def test_optimizers_and_clipping_refuse_a_module_given_twice():
+    lin = rnnlib.Linear(2, 2)
+    for call in (lambda: rnnlib.SGD([lin, lin], lr=0.1), lambda: rnnlib.Adam([lin, lin]),
+                 lambda: rnnlib.clip_grad_norm_([lin, lin], 1.0)):
+        with pytest.raises(ValueError, match="more than once"):
+            call()
