@@ -4,6 +4,8 @@ from .cellmodules import GRUCell, LSTMCell, RNNCell
 from .clip import clip_grad_norm_
 from .gradcheck import gradcheck
 from .layers import GRU, LSTM, RNN
+from .linear import Linear
+from .loss import cross_entropy, log_softmax
 from .optim import SGD, Adam
 from .packing import (
     PackedSequence,
@@ -17,4 +19,5 @@ __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
     "pad_sequence", "SGD", "Adam", "clip_grad_norm_", "gradcheck",
+    "Linear", "cross_entropy", "log_softmax",
 ]

@@ -2,17 +2,20 @@
 
 import numpy as np
 
+from .module import as_modules
 
-def clip_grad_norm_(module, max_norm, norm_type=2.0):
-    """Scale all of ``module.grads`` in place so that their joint norm is at most ``max_norm``.
 
+def clip_grad_norm_(modules, max_norm, norm_type=2.0):
+    """Scale the ``grads`` of ``modules`` in place so that their joint norm is at most ``max_norm``.
+
+    ``modules`` is one module or a list of modules (``[lstm, linear]``), clipped together.
     The norm is taken over every gradient as if concatenated into one vector (``norm_type`` may
     be ``inf``). The gradients are multiplied by ``min(1, max_norm / (total_norm + 1e-6))``.
 
     Returns:
         The total norm before clipping, as a float.
     """
-    grads = list(module.grads.values())
+    grads = [g for module in as_modules(modules, "clip_grad_norm_") for g in module.grads.values()]
     if norm_type == np.inf:
         total = max(float(np.abs(g).max()) for g in grads)
     else:

@@ -85,3 +85,21 @@ class Module:
             raise RuntimeError(f"{type(self).__name__}.backward() needs a forward call first "
                                "(each forward call can be differentiated once)")
         return self._tape
+
+
+def as_modules(modules, who):
+    """``modules`` (one Module, or a list or tuple of them) as a tuple of Modules.
+
+    Optimizers and clipping act on every parameter of every module given, as torch's act on
+    ``list(lstm.parameters()) + list(linear.parameters())``.
+    """
+    if isinstance(modules, Module):
+        return (modules,)
+    found = tuple(modules) if isinstance(modules, (list, tuple)) else ()
+    if not found or not all(isinstance(m, Module) for m in found):
+        raise TypeError(f"{who} expects an rnnlib module or a non-empty list or tuple of rnnlib "
+                        f"modules (whose parameters it updates), got {modules!r}")
+    if len({id(m) for m in found}) != len(found):
+        raise ValueError(f"{who} got the same module more than once in {modules!r}; each would "
+                         "be updated (or clipped) once per appearance")
+    return found
