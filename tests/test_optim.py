@@ -192,3 +192,21 @@ def test_clip_grad_norm_of_zero_gradients(norm_type):
     assert total == float(total_t) == 0.0
     for name, g in problem.m.grads.items():
         np.testing.assert_array_equal(g, np.zeros_like(g), strict=True, err_msg=name)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+@pytest.mark.parametrize("norm_type", [2.0, math.inf])
+def test_clip_grad_norm_of_non_finite_gradients(bad, norm_type):
+    problem = Problem("lstm", seed=5)
+    problem.lib_backward()
+    problem.m.grads["weight_hh_l0"][0, 0] = bad
+    _set_torch_grads(problem)
+    what = f"clip_grad_norm_ with a {bad} gradient, norm_type={norm_type}"
+    total = rnnlib.clip_grad_norm_(problem.m, 1.0, norm_type=norm_type)
+    total_t = torch.nn.utils.clip_grad_norm_(problem.t.parameters(), 1.0, norm_type=norm_type)
+    assert math.isnan(total) == math.isnan(float(total_t)) and (
+        math.isnan(total) or total == float(total_t)), (
+        f"total norm of {what}: rnnlib {total!r}, torch {float(total_t)!r}")
+    for name, p in problem.t.named_parameters():
+        np.testing.assert_array_equal(problem.m.grads[name], to_numpy(p.grad), strict=True,
+                                      err_msg=f"clipped grad of {name}, {what}")
