@@ -1,6 +1,7 @@
 """Shared by the browser tests: paths, the vendored axe-core, Chromium's flags, request records."""
 
 import shutil
+import socket
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,13 @@ CHROMIUM_ARGS = [
 def chromium_path():
     """The system Chromium, or None."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class Recorder:

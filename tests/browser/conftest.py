@@ -8,11 +8,10 @@ under CI=true, where that is a failure.
 import functools
 import http.server
 import os
-import socket
 import threading
 
 import pytest
-from browsing import CHROMIUM_ARGS, SITE, Recorder, chromium_path
+from browsing import CHROMIUM_ARGS, SITE, Recorder, chromium_path, free_port
 
 
 def in_ci():
@@ -38,12 +37,6 @@ def pytest_terminal_summary(terminalreporter):
             red=True,
             bold=True,
         )
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -1,0 +1,126 @@
+"""One chapter run in JupyterLab through its UI: MyST renders, no prompt covers it, no cell fails.
+
+The server starts as `make lab` starts it (scripts/lab.py: 127.0.0.1, a token, lab/overrides.json),
+with two differences that keep the repository and the reader's own Lab untouched: its root is a
+temporary copy of chapters/ and assets/, and its user settings and workspaces are new, empty
+folders.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from browsing import ROOT, SCREENSHOTS, Recorder, free_port
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from lab import lab_command  # noqa: E402
+
+# The quickest chapter to run that has every MyST construct: citations, equation references,
+# cross-references, figures, exercises and gated solutions.
+CHAPTER = "chapters/01_recurrent_cell.ipynb"
+RAISES_TAG = "raises-exception"
+# MyST that jupyterlab-myst did not render, as a reader would see it.
+RAW_MYST = re.compile(r"\{(?:cite|eq|doc|term|ref|numref|math)(?::\w+)?\}`|:::\{|```\{")
+TRACEBACK = "Traceback (most recent call last)"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 and the URL that opens CHAPTER with the token."""
+    root = tmp_path_factory.mktemp("lab-root")
+    for folder in ("chapters", "assets"):
+        shutil.copytree(ROOT / folder, root / folder)
+    home = tmp_path_factory.mktemp("lab-home")
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(home / "user-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+    )
+    token, port = secrets.token_hex(16), free_port()
+    command = lab_command(
+        "--no-browser", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", root=root
+    )
+    log = open(home / "server.log", "w")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"JupyterLab did not start:\n{(home / 'server.log').read_text()}")
+            time.sleep(0.5)
+    yield f"{base}/lab/tree/{CHAPTER}?token={token}"
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+def test_chapter_runs_in_lab_and_its_myst_renders(lab, browser):
+    notebook = json.loads((ROOT / CHAPTER).read_text(encoding="utf-8"))
+    code_cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    may_raise = [RAISES_TAG in cell["metadata"].get("tags", []) for cell in code_cells]
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    recorder = Recorder(context)
+    page = context.new_page()
+    page.goto(lab)
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=120_000)
+    # The notebook's kernel (its kernelspec, python3) has started and is idle.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-NotebookPanel .jp-KernelName')]
+                   .some(el => el.textContent.trim() && el.textContent.trim() !== 'No Kernel')""",
+        timeout=120_000,
+    )
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
+
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    # Every code cell has an execution count, and the kernel is idle again.
+    page.wait_for_function(
+        """(count) => {
+          const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+          return prompts.length === count
+            && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+        }""",
+        arg=len(code_cells),
+        timeout=600_000,
+    )
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "lab-after-run-all.png")
+
+    outputs = page.locator(".jp-NotebookPanel .jp-CodeCell").evaluate_all(
+        "cells => cells.map(cell => cell.querySelector('.jp-OutputArea')?.innerText ?? '')"
+    )
+    failed = [
+        f"code cell {index + 1}: {text[text.index(TRACEBACK):][:300]}"
+        for index, (text, allowed) in enumerate(zip(outputs, may_raise, strict=True))
+        if TRACEBACK in text and not allowed
+    ]
+    assert not failed, "cells that failed in JupyterLab:\n" + "\n".join(failed)
+
+    markdown = page.locator(".jp-NotebookPanel .jp-MarkdownCell").evaluate_all(
+        "cells => cells.map(cell => cell.innerText)"
+    )
+    raw = [
+        f"markdown cell {index + 1}: {text[max(0, match.start() - 60) : match.end() + 60]!r}"
+        for index, text in enumerate(markdown)
+        for match in RAW_MYST.finditer(text)
+    ]
+    assert markdown and not raw, "MyST shown as raw text in JupyterLab:\n" + "\n".join(raw)
+
+    covering = page.locator(".jp-Dialog, .Toastify__toast").all_inner_texts()
+    assert not covering, f"a dialog or notification covers the chapter: {covering}"
+    assert not recorder.offsite, f"JupyterLab's page requested other hosts: {recorder.offsite}"
+    context.close()
