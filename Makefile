@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS  = $(sort $(wildcard chapters/*.ipynb))
-LINT_PATHS = rnnlib tests assets scripts benchmarks chapters
+LINT_PATHS = rnnlib tests assets scripts benchmarks chapters _ext
 
 # Determinism: fixed hash seed, and one BLAS/OpenMP thread so printed floats do
 # not depend on the machine's core count. Prefer the kernel spec inside .venv.

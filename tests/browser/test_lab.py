@@ -29,6 +29,13 @@ RAISES_TAG = "raises-exception"
 # MyST that jupyterlab-myst did not render, as a reader would see it.
 RAW_MYST = re.compile(r"\{(?:cite|eq|doc|term|ref|numref|math)(?::\w+)?\}`|:::\{|```\{")
 TRACEBACK = "Traceback (most recent call last)"
+PROMPT = re.compile(r"^\[\d+\]:$")
+
+
+def menu(page, name, item):
+    """Choose `item` from the menu bar's menu `name`."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{name}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
 
 
 @pytest.fixture(scope="module")
@@ -84,34 +91,60 @@ def test_chapter_runs_in_lab_and_its_myst_renders(lab, browser):
     )
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
 
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    # Every code cell has an execution count, and the kernel is idle again.
+    # Through the menus, as a reader would: clear the committed outputs, so that every output
+    # checked below comes from this run, then run all cells.
+    menu(page, "Edit", "Clear Outputs of All Cells")
     page.wait_for_function(
-        """(count) => {
-          const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
-          return prompts.length === count
-            && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
-        }""",
-        arg=len(code_cells),
-        timeout=600_000,
+        "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+        ".every(p => p.textContent.trim() === '[ ]:')"
     )
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+    menu(page, "Run", "Run All Cells")
+    # Done when no cell is queued or running, and either every code cell has run or the kernel
+    # stopped the queue at an error (then some cells are left unrun, reported below).
+    page.wait_for_function(
+        """() => {
+          const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+            .map(p => p.textContent.trim());
+          if (prompts.includes('[*]:')) { window.sawRunning = true; return false; }
+          const idle = document.querySelector(
+            ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']");
+          return prompts.every(p => /^\\[\\d+\\]:$/.test(p)) || (window.sawRunning && idle);
+        }""",
+        timeout=600_000,
+        polling=100,
+    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "lab-after-run-all.png")
 
-    outputs = page.locator(".jp-NotebookPanel .jp-CodeCell").evaluate_all(
-        "cells => cells.map(cell => cell.querySelector('.jp-OutputArea')?.innerText ?? '')"
+    cells = page.locator(".jp-NotebookPanel .jp-CodeCell").evaluate_all(
+        """cells => cells.map(cell => [
+          cell.querySelector('.jp-InputPrompt').textContent.trim(),
+          cell.querySelector('.jp-OutputArea')?.textContent ?? '',
+        ])"""
     )
+    assert len(cells) == len(code_cells), f"Lab shows {len(cells)} code cells of {len(code_cells)}"
     failed = [
-        f"code cell {index + 1}: {text[text.index(TRACEBACK):][:300]}"
-        for index, (text, allowed) in enumerate(zip(outputs, may_raise, strict=True))
-        if TRACEBACK in text and not allowed
+        f"code cell {index + 1}: {output[output.index(TRACEBACK):][:300]}"
+        for index, ((_, output), allowed) in enumerate(zip(cells, may_raise, strict=True))
+        if TRACEBACK in output and not allowed
     ]
     assert not failed, "cells that failed in JupyterLab:\n" + "\n".join(failed)
+    unrun = [index + 1 for index, (prompt, _) in enumerate(cells) if not PROMPT.match(prompt)]
+    assert not unrun, f"code cells that did not run: {unrun}"
 
+    # The rendered text of each markdown cell, outside code (where MyST may be shown on purpose).
     markdown = page.locator(".jp-NotebookPanel .jp-MarkdownCell").evaluate_all(
-        "cells => cells.map(cell => cell.innerText)"
+        """cells => cells.map(cell => {
+          const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+          const parts = [];
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const parent = node.parentElement;
+            if (parent.closest('pre, code, .jp-InputArea-editor')) continue;
+            if (!parent.checkVisibility()) continue;
+            parts.push(node.textContent);
+          }
+          return parts.join('');
+        })"""
     )
     raw = [
         f"markdown cell {index + 1}: {text[max(0, match.start() - 60) : match.end() + 60]!r}"
