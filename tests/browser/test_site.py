@@ -212,6 +212,22 @@ def test_every_internal_link_and_anchor_resolves(visit, fetch, anchors_of, site_
     assert not broken, f"{name}: broken links {broken}"
 
 
+def test_every_page_is_reachable_from_the_intro(visit, site_url):
+    """Following links from intro.html reaches every page (the glossary, the references...).
+
+    The search page is the one exception: the search field on every page leads to it.
+    """
+    seen, todo = {"intro.html", "search.html"}, ["intro.html"]
+    while todo:
+        for link in visit(todo.pop())["links"]:
+            target = urldefrag(link)[0].removeprefix(site_url)
+            if target in PAGES and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    unreached = sorted(name for name in set(PAGES) - seen if not redirect_target(name))
+    assert not unreached, f"pages that no link leads to: {unreached}"
+
+
 @pytest.mark.parametrize("name", NOTEBOOK_PAGES)
 def test_chapter_offers_its_notebook_for_download(visit, fetch, site_url, name):
     source = urljoin(site_url, "_sources/" + name.removesuffix(".html") + ".ipynb")
@@ -253,9 +269,12 @@ def test_screenshot(new_context, site_url, name, viewport, theme):
     """Full-page screenshots, and in dark mode one per figure, under _build/screenshots/.
 
     In dark mode every image must sit on a white backing (the diagrams and plots are drawn for a
-    white page): _static/custom.css provides it.
+    white page), which _static/custom.css provides, and axe-core must find nothing serious.
     """
-    context = new_context(viewport=DESKTOP if viewport == "desktop" else PHONE, color_scheme=theme)
+    if viewport == "desktop":
+        context = new_context(viewport=DESKTOP, color_scheme=theme)
+    else:
+        context = new_context(viewport=PHONE, device_scale_factor=2, color_scheme=theme)
     # pydata-sphinx-theme keeps the reader's choice in localStorage: "mode" (light, dark or auto)
     # and "theme" (the one applied).
     context.add_init_script(f"localStorage.setItem('mode', '{theme}'); "
@@ -277,4 +296,8 @@ def test_screenshot(new_context, site_url, name, viewport, theme):
         assert backings and not unbacked, f"{name}: images without a white backing {unbacked}"
         for index in range(images.count()):
             images.nth(index).screenshot(path=f"{stem}-figure{index + 1}.png")
+        if viewport == "desktop":  # every page is checked in light mode; these also in dark
+            page.add_script_tag(path=AXE)
+            violations = page.evaluate(AXE_JS)["violations"]
+            assert not violations, f"{name} in dark mode, axe-core:\n" + "\n".join(violations)
     assert not context.recorder.offsite, f"{name} requested other hosts: {context.recorder.offsite}"
