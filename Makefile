@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS  = $(sort $(wildcard chapters/*.ipynb))
-LINT_PATHS = rnnlib tests assets scripts benchmarks chapters
+LINT_PATHS = rnnlib tests assets scripts benchmarks chapters _ext
 
 # Determinism: fixed hash seed, and one BLAS/OpenMP thread so printed floats do
 # not depend on the machine's core count. Prefer the kernel spec inside .venv.
@@ -39,19 +39,27 @@ book: $(STAMP)
 	@echo "Book built: open $(CURDIR)/_build/html/index.html"
 
 # Every test: lint, the committed diagrams are what assets/make_figures.py draws, the strict
-# book, unit tests, then every chapter re-run and compared by nbval (pytest runs last so its
-# summaries close the log).
+# book, the website and JupyterLab in Chromium (make browser), unit tests, then every chapter
+# re-run and compared by nbval (pytest runs last so its summaries close the log).
 test: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/python assets/make_figures.py --check
 	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory browser
 	$(BIN)/pytest
 	$(BIN)/pytest --nbval --nbval-current-env $(NOTEBOOKS)
 
-# JupyterLab, opened on chapters/ (the project root is served so ../assets/ resolves).
+# The built website in Chromium (every page) and one chapter run in JupyterLab: tests/browser,
+# which plain `pytest` leaves out. Needs `make book` first. Where Chromium is missing they are
+# skipped with a loud warning; under CI=true that is a failure.
+.PHONY: browser
+browser: $(STAMP)
+	$(BIN)/pytest -n 0 tests/browser
+
+# JupyterLab on 127.0.0.1 with a token, opened on chapters/ (the project root is served so
+# ../assets/ resolves), with the project's Lab settings lab/overrides.json: see scripts/lab.py.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/chapters \
-	  $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/python scripts/lab.py
 
 # Re-execute every chapter top to bottom in a fresh venv kernel, writing outputs in place.
 notebooks: $(STAMP)

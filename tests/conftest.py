@@ -376,3 +376,8 @@ def torch_twin(module, torch_cls, *args, **kwargs):
     t = torch_cls(*args, dtype=TORCH_DTYPE[dtype], **kwargs)
     t.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
     return t.eval()
+
+
+# The browser and JupyterLab tests need Chromium and a built book: `make test` runs them in a step
+# of their own (`pytest tests/browser`), so the default collection (testpaths) leaves them out.
+collect_ignore = ["browser"]

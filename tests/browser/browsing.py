@@ -1,0 +1,48 @@
+"""Shared by the browser tests: paths, the vendored axe-core, Chromium's flags, request records."""
+
+import shutil
+import socket
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+AXE_VERSION = "4.14.1"
+
+# Quiet, offline Chromium: no background updates, sync, first-run pages or QUIC probing.
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def chromium_path():
+    """The system Chromium, or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Recorder:
+    """Records every request of a browser context and aborts those that would leave 127.0.0.1."""
+
+    def __init__(self, context):
+        self.offsite = []
+        context.route("**/*", self._route)
+
+    def _route(self, route):
+        host = route.request.url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+        if host == "127.0.0.1":
+            route.continue_()
+        else:
+            self.offsite.append(route.request.url)
+            route.abort()
