@@ -35,6 +35,7 @@ $(STAMP): requirements.txt pyproject.toml
 # The website: committed notebooks must be fully executed and error-free; any Sphinx warning fails.
 book: $(STAMP)
 	$(BIN)/python scripts/check_notebooks.py $(NOTEBOOKS)
+	rm -rf _build/html  # no page of a chapter that is gone survives into the browser tests
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 	@echo "Book built: open $(CURDIR)/_build/html/index.html"
 
