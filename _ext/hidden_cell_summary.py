@@ -1,4 +1,4 @@
-"""Sphinx extension: a folded code cell's toggle is named by its visible label ("Show code cell source").
+"""Sphinx extension: a folded code cell's toggle is named by its visible label ("Show code ...").
 
 MyST-NB writes `<summary aria-label="Toggle hidden content">` around the visible "Show code cell
 source" label, so the accessible name does not contain the visible text (WCAG 2.5.3; axe-core:
