@@ -1,4 +1,4 @@
-"""The in-place kernels the layers run (rnnlib.kernels) against the readable steps (rnnlib.cells)."""
+"""The in-place kernels the layers run (rnnlib.kernels) against the readable steps (cells)."""
 
 import numpy as np
 import pytest
