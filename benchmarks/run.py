@@ -5,7 +5,8 @@ thread, then the machine's default), because BLAS and OpenMP read their thread c
 environment when they load; `make` exports OMP_NUM_THREADS=1 and friends, so the default-threads
 child gets an environment with those variables removed. Each child times every configuration
 with the runs of rnnlib and torch interleaved (one warm-up round, then medians), and measures the
-matrix-product peak (`a @ a`, 2048 x 2048 float32, preallocated `out`) in the same process.
+matrix-product peak (`a @ a`, 2048 x 2048 float32, preallocated `out`) in the same rounds, so
+that a share of the peak compares numbers measured under the same load.
 Peak memory of one forward+backward is measured the same way on both sides: the growth of the
 resident set (ru_maxrss) in a fresh child process per library and configuration.
 """
@@ -24,7 +25,7 @@ import torch
 
 import rnnlib
 
-ROUNDS = 5  # timed rounds after the warm-up round; medians are reported
+ROUNDS = 3  # timed rounds after the warm-up round; medians are reported
 CONFIGS = {  # name: (kind, input_size, hidden_size, num_layers, bidirectional, L, N, batch_first)
     "LSTM 258->512 x2 (headline)": ("LSTM", 258, 512, 2, False, 192, 64, True),
     "GRU 258->512 x2": ("GRU", 258, 512, 2, False, 192, 64, True),
@@ -65,35 +66,34 @@ def forward_flops(name):
 
 
 def timed(fn):
-    start = time.perf_counter()
+    """Wall-clock and process CPU seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def interleaved(fns):
-    """Median seconds of each function, runs interleaved round by round after one warm-up round."""
+    """Median wall-clock and median CPU seconds of each function, as two dicts; runs interleaved
+    round by round after one warm-up round."""
     times = {key: [] for key in fns}
     for round_ in range(ROUNDS + 1):
         for key, fn in fns.items():
             seconds = timed(fn)
             if round_:
                 times[key].append(seconds)
-    return {key: statistics.median(values) for key, values in times.items()}
+    return tuple({key: statistics.median(v[i] for v in values) for key, values in times.items()}
+                 for i in (0, 1))
 
 
-def matmul_peak():
-    """GFLOP/s of a 2048 x 2048 float32 product with NumPy, preallocated out (median of 5)."""
-    a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
-    out = np.empty_like(a)
-    np.matmul(a, a, out=out)
-    seconds = statistics.median(timed(lambda: np.matmul(a, a, out=out)) for _ in range(5))
-    return 2 * 2048**3 / seconds / 1e9
+PEAK_SIZE = 2048
 
 
 def time_config(name):
-    """Median seconds: rnnlib and torch forward (torch under no_grad and with autograd), and
-    forward+backward on both sides (input gradient included)."""
+    """Median seconds: rnnlib and torch forward (torch under no_grad and with autograd),
+    forward+backward on both sides (input gradient included), and the peak's `a @ a`."""
     t, m, x, grad = build(name)
+    a = np.random.default_rng(0).standard_normal((PEAK_SIZE, PEAK_SIZE), dtype=np.float32)
+    a_out = np.empty_like(a)
     x_t, grad_t = torch.from_numpy(x), torch.from_numpy(grad)
     x_req = x_t.clone().requires_grad_(True)
 
@@ -113,31 +113,40 @@ def time_config(name):
     return interleaved({
         "rnnlib fwd": lambda: m(x), "torch fwd no_grad": torch_no_grad,
         "torch fwd autograd": lambda: t(x_t), "rnnlib fwd+bwd": rnnlib_both,
-        "torch fwd+bwd": torch_both,
+        "torch fwd+bwd": torch_both, "peak": lambda: np.matmul(a, a, out=a_out),
     })
+
+
+def ratios(s):
+    """rnnlib / torch for the forward (against torch's faster forward) and forward+backward."""
+    torch_fwd = min(s["torch fwd no_grad"], s["torch fwd autograd"])
+    return s["rnnlib fwd"] / torch_fwd, s["rnnlib fwd+bwd"] / s["torch fwd+bwd"]
 
 
 def run_timings(label):
     """One thread setting: print the table of ratios and the share of the peak."""
-    peak = matmul_peak()
+    single = torch.get_num_threads() == 1
     print(f"\n== {label}: torch threads {torch.get_num_threads()}, "
           + ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in THREAD_VARS))
-    print(f"matrix-product peak (NumPy a @ a, 2048^2 float32): {peak:.0f} GFLOP/s")
     print(f"{'configuration':<30} {'fwd':>6} {'fwd+bwd':>8} {'fwd ms':>8} {'torch':>7} "
-          f"{'fwd GF/s':>9} {'%peak':>6} {'f+b %peak':>9}")
+          f"{'fwd GF/s':>9} {'peak':>6} {'%peak':>6} {'f+b %peak':>9}"
+          + (f" {'cpu fwd':>8} {'cpu f+b':>8}" if single else ""))
     for name in CONFIGS:
-        s = time_config(name)
-        torch_fwd = min(s["torch fwd no_grad"], s["torch fwd autograd"])
+        s, cpu = time_config(name)
+        peak = 2 * PEAK_SIZE**3 / s["peak"] / 1e9
         which = "nograd" if s["torch fwd no_grad"] <= s["torch fwd autograd"] else "autogr"
         flops = forward_flops(name)
         gflops, both_gflops = flops / s["rnnlib fwd"] / 1e9, 3 * flops / s["rnnlib fwd+bwd"] / 1e9
-        print(f"{name:<30} {s['rnnlib fwd'] / torch_fwd:>5.2f}x "
-              f"{s['rnnlib fwd+bwd'] / s['torch fwd+bwd']:>7.2f}x "
-              f"{1e3 * s['rnnlib fwd']:>8.1f} {which:>7} {gflops:>9.1f} "
-              f"{100 * gflops / peak:>5.0f}% {100 * both_gflops / peak:>8.0f}%")
+        fwd, both = ratios(s)
+        print(f"{name:<30} {fwd:>5.2f}x {both:>7.2f}x "
+              f"{1e3 * s['rnnlib fwd']:>8.1f} {which:>7} {gflops:>9.1f} {peak:>6.0f} "
+              f"{100 * gflops / peak:>5.0f}% {100 * both_gflops / peak:>8.0f}%"
+              + ("".join(f" {r:>7.2f}x" for r in ratios(cpu)) if single else ""))
     print("ratios are rnnlib / torch time (torch's forward: the faster of no_grad and autograd, "
           "named in 'torch'); fwd ms is rnnlib's; GF/s counts matrix products only "
-          "(fwd+bwd = 3x the forward's)")
+          "(fwd+bwd = 3x the forward's); peak: NumPy's 2048^2 float32 a @ a in GFLOP/s, timed "
+          "in the same rounds" + ("; cpu: the same ratios in process CPU time, which a loaded "
+                                  "machine inflates less than wall-clock time" if single else ""))
 
 
 def rss_growth(library, name):
@@ -179,8 +188,8 @@ def run_memory():
     for name in CONFIGS:
         lib, ref = (int(child(["--rss", library, name])) for library in ("rnnlib", "torch"))
         traced = traced_peak(name)
-        print(f"{name:<30} {lib / 2**20:>8.1f} {ref / 2**20:>8.1f} "
-              f"{lib / max(ref, 1):>5.2f}x {traced / 2**20:>8.1f}")
+        ratio = f"{lib / ref:>5.2f}x" if ref else "   n/a"  # below the resolution of ru_maxrss
+        print(f"{name:<30} {lib / 2**20:>8.1f} {ref / 2**20:>8.1f} {ratio} {traced / 2**20:>8.1f}")
 
 
 def main():

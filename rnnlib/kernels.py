@@ -19,12 +19,13 @@ A :class:`Kernel` step works on one time step's ``n`` rows:
 
 * ``forward(a, gh, h, c, saved, tmp, out)``: ``a`` (n, G*H) holds the step's pre-activations
   x W_ih^T + b with the recurrent product ``gh`` = h_{t-1} W_hh^T (n, G*H) not yet added;
-  the kernel overwrites ``a`` with the activated gates (kept for the backward), reads
-  h_{t-1} from ``h``, updates the running cell state ``c`` (n, H) in place (LSTM; else None),
+  the kernel overwrites ``a`` (LSTM, GRU: with the activated gates, kept for the backward),
+  reads h_{t-1} from ``h``, updates the running cell state ``c`` (n, H) in place (LSTM; else None),
   fills its ``saved`` buffers and writes h_t (the cell's output, before any projection) into
   ``out`` (n, H). ``tmp`` (n, H) is scratch.
-* ``local(gates, saved, h_prev, y)``: the tuple of derivative factors for all T rows, from the
-  gates, the saved buffers, the states h_{t-1} and the outputs h_t, each (T, ·).
+* ``local(kept, saved, h_prev)``: the tuple of derivative factors for all T rows, from what the
+  forward kept (the activated gates, or for the RNN its outputs h_t), the saved buffers and
+  the states h_{t-1}, each (T, ·).
 * ``backward(dh, dc, local, dgi, dgh, tmp)``: ``dh`` (n, H) is the gradient reaching h_t;
   writes the pre-activation gradients of the input and recurrent products into ``dgi`` and
   ``dgh`` (the same array except for the GRU), turns ``dc`` into the gradient of c_{t-1} in
@@ -49,7 +50,7 @@ def rnn_tanh_forward(a, gh, h, c, saved, tmp, out):
     np.tanh(a, out=out)
 
 
-def rnn_tanh_local(gates, saved, h_prev, y):
+def rnn_tanh_local(y, saved, h_prev):
     """tanh' = 1 - h_t^2 for every row, from the layer's output y (T, H)."""
     return (1 - y * y,)
 
@@ -60,7 +61,7 @@ def rnn_relu_forward(a, gh, h, c, saved, tmp, out):
     np.maximum(a, 0, out=out)
 
 
-def rnn_relu_local(gates, saved, h_prev, y):
+def rnn_relu_local(y, saved, h_prev):
     """relu' = 1 where h_t > 0, else 0, for every row."""
     return ((y > 0).astype(y.dtype),)
 
@@ -87,7 +88,7 @@ def lstm_forward(a, gh, h, c, saved, tmp, out):
     np.multiply(a[:, 3 * H:], tanh_c, out=out)  # h_t = o * tanh(c_t)
 
 
-def lstm_local(gates, saved, h_prev, y):
+def lstm_local(gates, saved, h_prev):
     """For all T rows: ∂h/∂o_pre, ∂h/∂c, ∂c/∂(i, f, g)_pre (T, 3, H), and f (∂c_t/∂c_{t-1})."""
     c_prev, tanh_c = saved
     i, f, g, o = np.split(gates, 4, axis=1)  # 4 x (T, H)
@@ -126,7 +127,7 @@ def gru_forward(a, gh, h, c, saved, tmp, out):
     np.add(i_n, tmp, out=out)
 
 
-def gru_local(gates, saved, h_prev, y):
+def gru_local(gates, saved, h_prev):
     """For all T rows: ∂h/∂n_pre, ∂h/∂z_pre, ∂n_pre/∂r_pre, r (scales h_n) and z (∂h/∂h)."""
     (hn,) = saved
     r, z, n = np.split(gates, 3, axis=1)  # 3 x (T, H)
@@ -150,7 +151,8 @@ class Kernel(NamedTuple):
     """A cell kind as the recurrence runs it.
 
     ``scales``: per gate, 1/2 for a sigmoid gate (folded into its weights), 1 otherwise.
-    ``saved``: how many (T, H) buffers the forward keeps besides the gates. ``inner_bias``: the
+    ``saved``: how many (T, H) buffers the forward keeps besides the gates. ``keeps_output``:
+    the backward reads the outputs h_t instead of the gates (RNN). ``inner_bias``: the
     last gate's ``b_hh`` stays inside the recurrent term (GRU), so it cannot join the input
     projection's bias. ``separate_dgh``: the two products get different gradients (GRU).
     """
@@ -161,13 +163,16 @@ class Kernel(NamedTuple):
     forward: Callable
     local: Callable
     backward: Callable
+    keeps_output: bool = False
     inner_bias: bool = False
     separate_dgh: bool = False
 
 
 KERNELS = {
-    "RNN_TANH": Kernel(1, (1.0,), 0, rnn_tanh_forward, rnn_tanh_local, rnn_backward),
-    "RNN_RELU": Kernel(1, (1.0,), 0, rnn_relu_forward, rnn_relu_local, rnn_backward),
+    "RNN_TANH": Kernel(1, (1.0,), 0, rnn_tanh_forward, rnn_tanh_local, rnn_backward,
+                       keeps_output=True),
+    "RNN_RELU": Kernel(1, (1.0,), 0, rnn_relu_forward, rnn_relu_local, rnn_backward,
+                       keeps_output=True),
     "LSTM": Kernel(4, (0.5, 0.5, 1.0, 0.5), 2, lstm_forward, lstm_local, lstm_backward),
     "GRU": Kernel(3, (0.5, 0.5, 1.0), 1, gru_forward, gru_local, gru_backward,
                   inner_bias=True, separate_dgh=True),

@@ -18,8 +18,9 @@ How it is fast (the chapter on performance measures each point):
   the gates in the backward, and the weight gradients (one product over all steps each);
 * a step is one matrix product h_{t-1} W_hh^T for all gates, written with ``out=``, and a
   :mod:`rnnlib.kernels` step that works in place; no array is created inside the loop;
-* the forward keeps only what the backward needs: the activated gates, the states h_{t-1}, and
-  the kernel's ``saved`` buffers (for the LSTM c_{t-1} and tanh c_t; for the GRU W_hn h + b_hn).
+* the forward keeps only what the backward needs: the activated gates (for the RNN, its
+  outputs), the states h_{t-1}, and the kernel's ``saved`` buffers (for the LSTM c_{t-1} and
+  tanh c_t; for the GRU W_hn h + b_hn).
 """
 
 from typing import NamedTuple
@@ -31,8 +32,7 @@ class Tape(NamedTuple):
     """What the forward pass keeps for the backward pass (T rows each, in packed order)."""
 
     x: np.ndarray  # (T, H_in) the layer's input rows
-    y: np.ndarray  # (T, H_out) its output rows
-    gates: np.ndarray  # (T, G*H) the activated gates
+    kept: np.ndarray  # (T, G*H) the activated gates, or for the RNN (T, H) its output rows
     h_prev: np.ndarray  # (T, H_out) the state each row was computed from
     saved: tuple  # the kernel's (T, H) buffers
     m: np.ndarray | None  # (T, H) LSTM output before the projection, when there is one
@@ -117,7 +117,8 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False):
         if w_hr is not None:
             np.matmul(m[lo:hi], w_hr.T, out=y[lo:hi])  # (n, H) -> (n, H_out)
         h[:n] = y[lo:hi]
-    return y, h, c, Tape(x, y, gates, h_prev, saved, m, steps)
+    kept = y if cell.keeps_output else gates
+    return y, h, c, Tape(x, kept, h_prev, saved, m, steps)
 
 
 def backward(cell, tape, w, dy, dh_n, dc_n):
@@ -132,10 +133,10 @@ def backward(cell, tape, w, dy, dh_n, dc_n):
         dx (T, H_in), dh0 (N, H_out), dc0 (N, H) or None, and a dict of parameter gradients
         with the keys of ``w``.
     """
-    local = cell.local(tape.gates, tape.saved, tape.h_prev, tape.y)  # for all steps at once
+    local = cell.local(tape.kept, tape.saved, tape.h_prev)  # for all steps at once
     w_hr = w.get("weight_hr")
     batch, hidden = dh_n.shape[0], w["weight_hh"].shape[0] // cell.gates
-    dgi = np.empty_like(tape.gates)  # (T, G*H)
+    dgi = np.empty((dy.shape[0], w["weight_hh"].shape[0]), dy.dtype)  # (T, G*H)
     dgh = np.empty_like(dgi) if cell.separate_dgh else dgi
     dy_total = None if w_hr is None else np.empty_like(dy)  # (T, H_out) for weight_hr's gradient
     dh_t = np.empty_like(dh_n)  # (N, H_out) scratch: the gradient reaching h_t
