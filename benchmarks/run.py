@@ -8,12 +8,13 @@ with the runs of rnnlib and torch interleaved (one warm-up round, then medians),
 matrix-product peak (`a @ a`, 2048 x 2048 float32, preallocated `out`) in the same rounds, so
 that a share of the peak compares numbers measured under the same load.
 Peak memory of one forward+backward is measured the same way on both sides: the growth of the
-resident set (ru_maxrss) in a fresh child process per library and configuration.
+resident set's high-water mark (VmHWM in /proc/self/status, Linux) in a fresh child process per
+library and configuration. (ru_maxrss would not do: it survives exec, so a child starts with
+its parent's peak.)
 """
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -149,20 +150,27 @@ def run_timings(label):
                                   "machine inflates less than wall-clock time" if single else ""))
 
 
+def peak_rss():
+    """This process's resident-set high-water mark in bytes (Linux: VmHWM)."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return 1024 * int(line.split()[1])  # kB -> B
+
+
 def rss_growth(library, name):
-    """Bytes the resident set grows by during one forward+backward (run in a fresh process)."""
+    """Bytes the resident set's peak grows by during one forward+backward (in a fresh process)."""
     t, m, x, grad = build(name)
     if library == "torch":
         x_req = torch.from_numpy(x).requires_grad_(True)
         grad_t = torch.from_numpy(grad)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = peak_rss()
         out, _ = t(x_req)
         out.backward(grad_t)
     else:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = peak_rss()
         m(x)
         m.backward(grad)
-    return 1024 * (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)  # KiB -> B
+    return peak_rss() - before
 
 
 def traced_peak(name):
@@ -182,13 +190,13 @@ def child(args, env=None):
 
 
 def run_memory():
-    print("\n== peak memory of one forward+backward (MiB): resident-set growth (ru_maxrss) in a "
-          "fresh process per library, and NumPy's traced peak (tracemalloc) for rnnlib")
+    print("\n== peak memory of one forward+backward (MiB): growth of the peak resident set "
+          "(VmHWM) in a fresh process per library; NumPy's traced peak (tracemalloc) for rnnlib")
     print(f"{'configuration':<30} {'rnnlib':>8} {'torch':>8} {'ratio':>6} {'traced':>8}")
     for name in CONFIGS:
         lib, ref = (int(child(["--rss", library, name])) for library in ("rnnlib", "torch"))
         traced = traced_peak(name)
-        ratio = f"{lib / ref:>5.2f}x" if ref else "   n/a"  # below the resolution of ru_maxrss
+        ratio = f"{lib / ref:>5.2f}x" if ref else "   n/a"  # no growth measured
         print(f"{name:<30} {lib / 2**20:>8.1f} {ref / 2**20:>8.1f} {ratio} {traced / 2**20:>8.1f}")
 
 
