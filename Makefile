@@ -41,14 +41,19 @@ book: $(STAMP)
 
 # Every test: lint, the committed diagrams are what assets/make_figures.py draws, the strict
 # book, the website and JupyterLab in Chromium (make browser), unit tests, then every chapter
-# re-run and compared by nbval (pytest runs last so its summaries close the log).
+# re-run and compared by nbval (pytest runs last so its summaries close the log). Both pytest
+# runs use two worker processes (pytest-xdist), each with one BLAS thread; --dist loadfile
+# keeps every cell of a notebook on one worker, in order, in one kernel. --durations lists
+# the slowest tests (for nbval: cells) so regressions show.
+PYTEST_JOBS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/python assets/make_figures.py --check
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory browser
-	$(BIN)/pytest
-	$(BIN)/pytest --nbval --nbval-current-env $(NOTEBOOKS)
+	$(BIN)/pytest -n $(PYTEST_JOBS) --durations=15
+	$(BIN)/pytest --nbval --nbval-current-env -n $(PYTEST_JOBS) --dist loadfile --durations=15 \
+	  $(NOTEBOOKS)
 
 # The built website in Chromium (every page) and one chapter run in JupyterLab: tests/browser,
 # which plain `pytest` leaves out. Needs `make book` first. Where Chromium is missing they are
@@ -72,7 +77,8 @@ notebooks: $(STAMP)
 figures: $(STAMP)
 	$(BIN)/python assets/make_figures.py
 
-# Benchmarks: time and memory of rnnlib as ratios against torch.nn, measured in one run.
+# Benchmarks: rnnlib against torch.nn in float32, time ratios, share of the matrix-product peak
+# and memory, with 1 thread and with the default threads (run.py undoes the exports above).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 

@@ -1,6 +1,23 @@
-"""Benchmarks: rnnlib's time and memory as ratios against torch.nn, measured in one run."""
+"""Benchmarks: rnnlib against torch.nn on the CPU in float32: time ratios, share of peak, memory.
 
+`make bench` runs this file. The parent process starts one child per thread setting (one
+thread, then the machine's default), because BLAS and OpenMP read their thread counts from the
+environment when they load; `make` exports OMP_NUM_THREADS=1 and friends, so the default-threads
+child gets an environment with those variables removed. Each child times every configuration
+with the runs of rnnlib and torch interleaved (one warm-up round, then medians), and measures the
+matrix-product peak (`a @ a`, 2048 x 2048 float32, preallocated `out`) in the same rounds, so
+that a share of the peak compares numbers measured under the same load.
+Peak memory of one forward+backward is measured the same way on both sides: the growth of the
+resident set's high-water mark (VmHWM in /proc/self/status, Linux) in a fresh child process per
+library and configuration. (ru_maxrss would not do: it survives exec, so a child starts with
+its parent's peak.)
+"""
+
+import argparse
 import os
+import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -9,98 +26,198 @@ import torch
 
 import rnnlib
 
-CONFIGS = [  # (kind, input_size, hidden_size, num_layers, bidirectional, L, N)
-    ("RNN", 32, 64, 1, False, 50, 16),
-    ("LSTM", 32, 64, 2, False, 50, 16),
-    ("LSTM", 32, 64, 2, True, 50, 16),
-    ("GRU", 32, 64, 2, True, 50, 16),
-    ("LSTM", 128, 256, 1, False, 100, 32),
-]
+ROUNDS = 3  # timed rounds after the warm-up round; medians are reported
+CONFIGS = {  # name: (kind, input_size, hidden_size, num_layers, bidirectional, L, N, batch_first)
+    "LSTM 258->512 x2 (headline)": ("LSTM", 258, 512, 2, False, 192, 64, True),
+    "GRU 258->512 x2": ("GRU", 258, 512, 2, False, 192, 64, True),
+    "RNN 258->512 x2": ("RNN", 258, 512, 2, False, 192, 64, True),
+    "LSTM 258->512 x2 bidir, L=96": ("LSTM", 258, 512, 2, True, 96, 64, True),
+    "LSTM 8->32 tiny, N=1, L=100": ("LSTM", 8, 32, 1, False, 100, 1, False),
+}
+GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def best_time(fn, repeats=5):
-    """The fastest of ``repeats`` runs, in seconds: the least disturbed by a noisy machine."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def nbytes(tensors):
-    return sum(t.numel() * t.element_size() for t in tensors)
-
-
-def torch_kept_bytes(module, x):
-    """Bytes a forward call adds and keeps for the backward pass: the tensors autograd saves
-    (each storage once), minus the parameters and the input, which exist anyway, plus the
-    outputs (output and final states)."""
-    existing = {p.untyped_storage().data_ptr() for p in module.parameters()}
-    existing.add(x.untyped_storage().data_ptr())
-    saved = {}
-
-    def pack(tensor):
-        storage = tensor.untyped_storage()
-        if storage.data_ptr() not in existing:
-            saved[storage.data_ptr()] = storage.nbytes()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        out, state = module(x)
-    return sum(saved.values()) + nbytes([out, *(state if isinstance(state, tuple) else [state])])
-
-
-def rnnlib_kept_bytes(module, x):
-    """Bytes a forward call allocates and still holds: the tape and the outputs."""
-    tracemalloc.start()
-    _held = module(x)  # bound, so the outputs are still allocated when memory is read
-    kept = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    return kept
-
-
-def ratios(config, rng):
-    """rnnlib / torch for one configuration: forward time, forward+backward time, kept memory.
-
-    Both forward passes record what backward needs (torch runs with autograd enabled).
-    """
-    kind, h_in, hidden, layers, bidirectional, steps, batch = config
-    t = getattr(torch.nn, kind)(h_in, hidden, layers, bidirectional=bidirectional).double()
-    m = getattr(rnnlib, kind)(h_in, hidden, layers, bidirectional=bidirectional, dtype=np.float64)
+def build(name):
+    """Twin modules with the same float32 weights, an input, and an output gradient."""
+    kind, h_in, hidden, layers, bidirectional, steps, batch, batch_first = CONFIGS[name]
+    torch.manual_seed(0)
+    t = getattr(torch.nn, kind)(h_in, hidden, layers, batch_first=batch_first,
+                                bidirectional=bidirectional)
+    m = getattr(rnnlib, kind)(h_in, hidden, layers, batch_first=batch_first,
+                              bidirectional=bidirectional, dtype=np.float32)
     m.load_state_dict(t.state_dict())
-    x = rng.normal(size=(steps, batch, h_in))  # (L, N, H_in)
-    x_t = torch.tensor(x, requires_grad=True)
-    grad = np.ones((steps, batch, hidden * (2 if bidirectional else 1)))  # (L, N, D*H)
-    grad_t = torch.tensor(grad)
+    rng = np.random.default_rng(0)
+    shape = (batch, steps) if batch_first else (steps, batch)
+    x = rng.standard_normal(shape + (h_in,), dtype=np.float32)
+    grad = rng.standard_normal(shape + (hidden * (2 if bidirectional else 1),), dtype=np.float32)
+    return t, m, x, grad
 
-    def torch_step():
-        out, _ = t(x_t)
+
+def forward_flops(name):
+    """Multiply-adds x 2 of the matrix products of one forward (pointwise work not counted)."""
+    kind, h_in, hidden, layers, bidirectional, steps, batch, _ = CONFIGS[name]
+    directions = 2 if bidirectional else 1
+    gh = GATES[kind] * hidden
+    total = 0
+    for layer in range(layers):
+        layer_in = h_in if layer == 0 else directions * hidden
+        total += directions * 2 * steps * batch * (layer_in + hidden) * gh
+    return total
+
+
+def timed(fn):
+    """Wall-clock and process CPU seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def interleaved(fns):
+    """Median wall-clock and median CPU seconds of each function, as two dicts; runs interleaved
+    round by round after one warm-up round."""
+    times = {key: [] for key in fns}
+    for round_ in range(ROUNDS + 1):
+        for key, fn in fns.items():
+            seconds = timed(fn)
+            if round_:
+                times[key].append(seconds)
+    return tuple({key: statistics.median(v[i] for v in values) for key, values in times.items()}
+                 for i in (0, 1))
+
+
+PEAK_SIZE = 2048
+
+
+def time_config(name):
+    """Median seconds: rnnlib and torch forward (torch under no_grad and with autograd),
+    forward+backward on both sides (input gradient included), and the peak's `a @ a`."""
+    t, m, x, grad = build(name)
+    a = np.random.default_rng(0).standard_normal((PEAK_SIZE, PEAK_SIZE), dtype=np.float32)
+    a_out = np.empty_like(a)
+    x_t, grad_t = torch.from_numpy(x), torch.from_numpy(grad)
+    x_req = x_t.clone().requires_grad_(True)
+
+    def torch_no_grad():
+        with torch.no_grad():
+            t(x_t)
+
+    def torch_both():
+        t.zero_grad()
+        out, _ = t(x_req)
         out.backward(grad_t)
 
-    def rnnlib_step():
+    def rnnlib_both():
         m(x)
         m.backward(grad)
 
-    return (best_time(lambda: m(x)) / best_time(lambda: t(x_t)),
-            best_time(rnnlib_step) / best_time(torch_step),
-            rnnlib_kept_bytes(m, x) / torch_kept_bytes(t, x_t))
+    return interleaved({
+        "rnnlib fwd": lambda: m(x), "torch fwd no_grad": torch_no_grad,
+        "torch fwd autograd": lambda: t(x_t), "rnnlib fwd+bwd": rnnlib_both,
+        "torch fwd+bwd": torch_both, "peak": lambda: np.matmul(a, a, out=a_out),
+    })
+
+
+def ratios(s):
+    """rnnlib / torch for the forward (against torch's faster forward) and forward+backward."""
+    torch_fwd = min(s["torch fwd no_grad"], s["torch fwd autograd"])
+    return s["rnnlib fwd"] / torch_fwd, s["rnnlib fwd+bwd"] / s["torch fwd+bwd"]
+
+
+def run_timings(label):
+    """One thread setting: print the table of ratios and the share of the peak."""
+    single = torch.get_num_threads() == 1
+    print(f"\n== {label}: torch threads {torch.get_num_threads()}, "
+          + ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in THREAD_VARS))
+    print(f"{'configuration':<30} {'fwd':>6} {'fwd+bwd':>8} {'fwd ms':>8} {'torch':>7} "
+          f"{'fwd GF/s':>9} {'peak':>6} {'%peak':>6} {'f+b %peak':>9}"
+          + (f" {'cpu fwd':>8} {'cpu f+b':>8}" if single else ""))
+    for name in CONFIGS:
+        s, cpu = time_config(name)
+        peak = 2 * PEAK_SIZE**3 / s["peak"] / 1e9
+        which = "nograd" if s["torch fwd no_grad"] <= s["torch fwd autograd"] else "autogr"
+        flops = forward_flops(name)
+        gflops, both_gflops = flops / s["rnnlib fwd"] / 1e9, 3 * flops / s["rnnlib fwd+bwd"] / 1e9
+        fwd, both = ratios(s)
+        print(f"{name:<30} {fwd:>5.2f}x {both:>7.2f}x "
+              f"{1e3 * s['rnnlib fwd']:>8.1f} {which:>7} {gflops:>9.1f} {peak:>6.0f} "
+              f"{100 * gflops / peak:>5.0f}% {100 * both_gflops / peak:>8.0f}%"
+              + ("".join(f" {r:>7.2f}x" for r in ratios(cpu)) if single else ""))
+    print("ratios are rnnlib / torch time (torch's forward: the faster of no_grad and autograd, "
+          "named in 'torch'); fwd ms is rnnlib's; GF/s counts matrix products only "
+          "(fwd+bwd = 3x the forward's); peak: NumPy's 2048^2 float32 a @ a in GFLOP/s, timed "
+          "in the same rounds" + ("; cpu: the same ratios in process CPU time, which a loaded "
+                                  "machine inflates less than wall-clock time" if single else ""))
+
+
+def peak_rss():
+    """This process's resident-set high-water mark in bytes (Linux: VmHWM)."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return 1024 * int(line.split()[1])  # kB -> B
+
+
+def rss_growth(library, name):
+    """Bytes the resident set's peak grows by during one forward+backward (in a fresh process)."""
+    t, m, x, grad = build(name)
+    if library == "torch":
+        x_req = torch.from_numpy(x).requires_grad_(True)
+        grad_t = torch.from_numpy(grad)
+        before = peak_rss()
+        out, _ = t(x_req)
+        out.backward(grad_t)
+    else:
+        before = peak_rss()
+        m(x)
+        m.backward(grad)
+    return peak_rss() - before
+
+
+def traced_peak(name):
+    """Peak bytes NumPy allocates during rnnlib's forward+backward, as tracemalloc sees them."""
+    _, m, x, grad = build(name)
+    tracemalloc.start()
+    m(x)
+    m.backward(grad)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def child(args, env=None):
+    command = [sys.executable, os.path.abspath(__file__), *args]
+    return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def run_memory():
+    print("\n== peak memory of one forward+backward (MiB): growth of the peak resident set "
+          "(VmHWM) in a fresh process per library; NumPy's traced peak (tracemalloc) for rnnlib")
+    print(f"{'configuration':<30} {'rnnlib':>8} {'torch':>8} {'ratio':>6} {'traced':>8}")
+    for name in CONFIGS:
+        lib, ref = (int(child(["--rss", library, name])) for library in ("rnnlib", "torch"))
+        traced = traced_peak(name)
+        ratio = f"{lib / ref:>5.2f}x" if ref else "   n/a"  # no growth measured
+        print(f"{name:<30} {lib / 2**20:>8.1f} {ref / 2**20:>8.1f} {ratio} {traced / 2**20:>8.1f}")
 
 
 def main():
-    """Print the ratios. `make bench` runs this with one BLAS/OpenMP thread (OMP_NUM_THREADS=1),
-    so both libraries run single-threaded and the ratios compare the algorithms."""
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    print(f"torch {torch.__version__}, numpy {np.__version__}, float64, torch threads "
-          f"{torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
-    print(f"{'configuration':<34} {'forward':>9} {'fwd+bwd':>9} {'memory':>8}   (rnnlib / torch)")
-    for config in CONFIGS:
-        forward, both, memory = ratios(config, rng)
-        kind, h_in, hidden, layers, bidirectional, steps, batch = config
-        name = (f"{kind} {h_in}->{hidden} x{layers}{' bi' if bidirectional else ''} "
-                f"L={steps} N={batch}")
-        print(f"{name:<34} {forward:>8.1f}x {both:>8.1f}x {memory:>7.2f}x")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--timings", metavar="LABEL", help="(child) time every configuration")
+    parser.add_argument("--rss", nargs=2, metavar=("LIBRARY", "CONFIG"), help="(child)")
+    args = parser.parse_args()
+    if args.rss:
+        print(rss_growth(*args.rss))
+        return
+    if args.timings:
+        run_timings(args.timings)
+        return
+    print(f"torch {torch.__version__}, numpy {np.__version__}, float32, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}; medians of {ROUNDS} interleaved rounds")
+    one = {**os.environ, **{v: "1" for v in THREAD_VARS}}
+    default = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    for label, env in (("1 thread", one), ("default threads", default)):
+        print(child(["--timings", label], env), end="", flush=True)
+    run_memory()
 
 
 if __name__ == "__main__":

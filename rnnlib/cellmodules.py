@@ -3,7 +3,6 @@
 import numpy as np
 
 from . import recurrence
-from .cells import CELLS
 from .checks import (
     InputForm,
     as_array,
@@ -13,6 +12,7 @@ from .checks import (
     positive_int,
     read_state,
 )
+from .kernels import KERNELS
 from .module import Module
 from .parameters import layer_shapes
 
@@ -26,7 +26,7 @@ class RNNCellBase(Module):
         self.input_size = positive_int(input_size, "input_size", minimum=0)
         self.hidden_size = positive_int(hidden_size, "hidden_size", minimum=0)
         self.bias = flag(bias, "bias")
-        self.cell = CELLS[mode]
+        self.cell = KERNELS[mode]
         super().__init__(layer_shapes(self.cell.gates, self.input_size, self.hidden_size,
                                       self.bias), self.hidden_size, dtype, seed)
 

@@ -11,6 +11,10 @@ the LSTM). Its ``backward(dh_t, dc_t, cache)`` returns ``(dgi, dgh, dh_direct, d
 gradients of the two affine maps, the part of the gradient of ``h_{t-1}`` that does not flow
 through ``gh`` (``0.0`` except for the GRU, where ``h_t`` mixes in ``h_{t-1}`` directly), and the
 gradient of ``c_{t-1}``. The caller adds ``dgh @ W_hh`` to ``dh_direct``.
+
+These functions are the readable reference: one line per equation, new arrays for every result.
+The layers run :mod:`rnnlib.kernels`, which computes the same numbers in place and with the
+sigmoid folded into a tanh (tests/test_kernels.py checks the two against each other).
 """
 
 from typing import Callable, NamedTuple

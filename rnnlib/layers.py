@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 
 from . import recurrence
-from .cells import CELLS
 from .checks import as_array, check_shape, flag, positive_int, probability, read_state
+from .kernels import KERNELS
 from .layout import read_input
 from .module import Module
 from .packing import PackedSequence
@@ -42,7 +42,7 @@ class RNNBase(Module):
             warnings.warn("dropout adds dropout after all but the last recurrent layer, so a "
                           f"non-zero dropout expects num_layers > 1, got dropout={dropout} and "
                           f"num_layers={num_layers}", stacklevel=3)
-        self.cell = CELLS[mode]
+        self.cell = KERNELS[mode]
         super().__init__(stack_shapes(self.cell.gates, self.input_size, self.hidden_size,
                                       self.num_layers, self.bias, self.bidirectional,
                                       self.proj_size), self.hidden_size, dtype, seed)

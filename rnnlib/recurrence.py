@@ -10,6 +10,17 @@ At step t only the first ``batch_sizes[t]`` rows of the state advance; the other
 Running forward, a finished sequence therefore keeps its last state, which becomes its ``h_n``.
 Running in reverse, a sequence keeps ``h_0`` until its own last step, so the reverse direction
 starts at each sequence's true end.
+
+How it is fast (the chapter on performance measures each point):
+
+* everything that does not depend on the previous step is done for all steps at once: the input
+  projection x W_ih^T + b (one matrix product, into a preallocated buffer), the derivatives of
+  the gates in the backward, and the weight gradients (one product over all steps each);
+* a step is one matrix product h_{t-1} W_hh^T for all gates, written with ``out=``, and a
+  :mod:`rnnlib.kernels` step that works in place; no array is created inside the loop;
+* the forward keeps only what the backward needs: the activated gates (for the RNN, its
+  outputs), the states h_{t-1}, and the kernel's ``saved`` buffers (for the LSTM c_{t-1} and
+  tanh c_t; for the GRU W_hn h + b_hn).
 """
 
 from typing import NamedTuple
@@ -18,12 +29,13 @@ import numpy as np
 
 
 class Tape(NamedTuple):
-    """What the forward pass keeps for the backward pass."""
+    """What the forward pass keeps for the backward pass (T rows each, in packed order)."""
 
     x: np.ndarray  # (T, H_in) the layer's input rows
+    kept: np.ndarray  # (T, G*H) the activated gates, or for the RNN (T, H) its output rows
     h_prev: np.ndarray  # (T, H_out) the state each row was computed from
+    saved: tuple  # the kernel's (T, H) buffers
     m: np.ndarray | None  # (T, H) LSTM output before the projection, when there is one
-    caches: list  # one cell cache per time step, in processing order
     steps: list  # (lo, hi) row ranges, in processing order
 
 
@@ -40,11 +52,33 @@ def affine(x, weight, bias):
     return out if bias is None else out + bias
 
 
+def fold(cell, w):
+    """The weights as one call uses them: sigmoid gates' rows times 1/2, biases summed.
+
+    Returns the transposed weights ``w_ih_t`` (H_in, G*H) and ``w_hh_t`` (H_out, G*H) with each
+    gate's columns multiplied by its ``cell.scales`` entry (σ(x) = (1 + tanh(x/2))/2, see
+    :mod:`rnnlib.kernels`), the bias (G*H,) of the input projection, b_ih + b_hh scaled alike
+    (None without biases), and the GRU's b_hn (H,), which stays inside r * (W_hn h + b_hn)
+    (else None). The transposes are contiguous copies: BLAS multiplies by a contiguous
+    right-hand side faster than by a transposed view.
+    """
+    hidden = w["weight_hh"].shape[0] // cell.gates
+    scale = np.repeat(np.asarray(cell.scales, w["weight_hh"].dtype), hidden)  # (G*H,)
+    w_ih, w_hh = (np.ascontiguousarray(w[name].T) * scale for name in ("weight_ih", "weight_hh"))
+    if "bias_ih" not in w:
+        return w_ih, w_hh, None, None
+    b_hh, b_inner = w["bias_hh"], None
+    if cell.inner_bias:
+        b_inner = b_hh[-hidden:]
+        b_hh = np.concatenate([b_hh[:-hidden], np.zeros_like(b_inner)])
+    return w_ih, w_hh, (w["bias_ih"] + b_hh) * scale, b_inner
+
+
 def forward(cell, x, batch_sizes, h0, c0, w, reverse=False):
     """Run ``cell`` over the packed rows ``x``.
 
     Args:
-        cell: a :class:`rnnlib.cells.Cell`.
+        cell: a :class:`rnnlib.kernels.Kernel`.
         x: (T, H_in) packed rows.
         batch_sizes: (L,) rows per time step.
         h0: (N, H_out) initial state, N = batch_sizes[0]; c0: (N, H) for the LSTM, else None.
@@ -55,27 +89,36 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False):
     Returns:
         y (T, H_out), h_n (N, H_out), c_n (N, H) or None, and the :class:`Tape`.
     """
-    gi = affine(x, w["weight_ih"], w.get("bias_ih"))  # (T, G*H): one product for all steps
+    w_ih_t, w_hh_t, bias, b_inner = fold(cell, w)
     w_hr = w.get("weight_hr")
-    y = np.empty((x.shape[0], h0.shape[1]), dtype=x.dtype)  # (T, H_out)
+    rows, batch, hidden = x.shape[0], h0.shape[0], w_hh_t.shape[1] // cell.gates
+    gates = np.empty((rows, w_ih_t.shape[1]), x.dtype)  # (T, G*H)
+    np.matmul(x, w_ih_t, out=gates)  # the input projection: one product for all steps
+    if bias is not None:
+        gates += bias
+    y = np.empty((rows, h0.shape[1]), x.dtype)  # (T, H_out)
     h_prev = np.empty_like(y)
-    m = None if w_hr is None else np.empty((x.shape[0], w_hr.shape[1]), dtype=x.dtype)  # (T, H)
+    m = None if w_hr is None else np.empty((rows, hidden), x.dtype)  # (T, H)
+    out = y if m is None else m  # where the cell writes h_t
+    saved = tuple(np.empty((rows, hidden), x.dtype) for _ in range(cell.saved))
+    gh = np.empty((batch, gates.shape[1]), x.dtype)  # (N, G*H) scratch: h_{t-1} W_hh^T
+    tmp = np.empty((batch, hidden), x.dtype)  # (N, H) scratch
+    h = h0.copy()  # the running state; rows past a step's n keep their value
+    c = None if c0 is None else c0.copy()
     steps = step_ranges(batch_sizes, reverse)
-    caches = []
-    h, c = h0, c0
     for lo, hi in steps:
         n = hi - lo  # sequences still running at this step
-        gh = affine(h[:n], w["weight_hh"], w.get("bias_hh"))  # (n, G*H)
-        h_new, c_new, cache = cell.forward(gi[lo:hi], gh, h[:n], None if c is None else c[:n])
-        if w_hr is not None:
-            m[lo:hi] = h_new
-            h_new = h_new @ w_hr.T  # (n, H) -> (n, H_out)
-        y[lo:hi] = h_new
         h_prev[lo:hi] = h[:n]
-        h = np.concatenate([h_new, h[n:]])  # finished sequences keep their state
-        c = None if c is None else np.concatenate([c_new, c[n:]])
-        caches.append(cache)
-    return y, h, c, Tape(x, h_prev, m, caches, steps)
+        np.matmul(h[:n], w_hh_t, out=gh[:n])  # all gates in one product
+        if b_inner is not None:
+            gh[:n, -hidden:] += b_inner
+        cell.forward(gates[lo:hi], gh[:n], h_prev[lo:hi], None if c is None else c[:n],
+                     tuple(s[lo:hi] for s in saved), tmp[:n], out[lo:hi])
+        if w_hr is not None:
+            np.matmul(m[lo:hi], w_hr.T, out=y[lo:hi])  # (n, H) -> (n, H_out)
+        h[:n] = y[lo:hi]
+    kept = y if cell.keeps_output else gates
+    return y, h, c, Tape(x, kept, h_prev, saved, m, steps)
 
 
 def backward(cell, tape, w, dy, dh_n, dc_n):
@@ -90,24 +133,29 @@ def backward(cell, tape, w, dy, dh_n, dc_n):
         dx (T, H_in), dh0 (N, H_out), dc0 (N, H) or None, and a dict of parameter gradients
         with the keys of ``w``.
     """
-    dgi = np.empty((dy.shape[0], w["weight_hh"].shape[0]), dtype=dy.dtype)  # (T, G*H)
-    dgh = np.empty_like(dgi)
+    local = cell.local(tape.kept, tape.saved, tape.h_prev)  # for all steps at once
     w_hr = w.get("weight_hr")
+    batch, hidden = dh_n.shape[0], w["weight_hh"].shape[0] // cell.gates
+    dgi = np.empty((dy.shape[0], w["weight_hh"].shape[0]), dy.dtype)  # (T, G*H)
+    dgh = np.empty_like(dgi) if cell.separate_dgh else dgi
     dy_total = None if w_hr is None else np.empty_like(dy)  # (T, H_out) for weight_hr's gradient
-    dh, dc = dh_n, dc_n
-    for (lo, hi), cache in zip(reversed(tape.steps), reversed(tape.caches), strict=True):
+    dh_t = np.empty_like(dh_n)  # (N, H_out) scratch: the gradient reaching h_t
+    dm = None if w_hr is None else np.empty((batch, hidden), dy.dtype)  # (N, H) scratch
+    tmp = np.empty((batch, hidden), dy.dtype)
+    dh = dh_n.copy()  # the running gradient of the state
+    dc = None if dc_n is None else dc_n.copy()
+    for lo, hi in reversed(tape.steps):
         n = hi - lo
-        dh_t = dh[:n] + dy[lo:hi]  # from the next step, and from this step's output
+        np.add(dh[:n], dy[lo:hi], out=dh_t[:n])  # from the next step, and from this output
+        d_cell = dh_t[:n]
         if w_hr is not None:
-            dy_total[lo:hi] = dh_t
-            dh_t = dh_t @ w_hr  # (n, H_out) -> (n, H)
-        dgi_t, dgh_t, dh_direct, dc_prev = cell.backward(
-            dh_t, None if dc is None else dc[:n], cache
-        )
-        dgi[lo:hi] = dgi_t
-        dgh[lo:hi] = dgh_t
-        dh = np.concatenate([dh_direct + dgh_t @ w["weight_hh"], dh[n:]])
-        dc = None if dc is None else np.concatenate([dc_prev, dc[n:]])
+            dy_total[lo:hi] = d_cell
+            d_cell = np.matmul(d_cell, w_hr, out=dm[:n])  # (n, H_out) -> (n, H)
+        direct = cell.backward(d_cell, None if dc is None else dc[:n],
+                               tuple(f[lo:hi] for f in local), dgi[lo:hi], dgh[lo:hi], tmp[:n])
+        np.matmul(dgh[lo:hi], w["weight_hh"], out=dh[:n])
+        if direct is not None:
+            dh[:n] += direct
     grads = {
         "weight_ih": dgi.T @ tape.x,  # one product over all steps
         "weight_hh": dgh.T @ tape.h_prev,
