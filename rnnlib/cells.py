@@ -80,8 +80,8 @@ def gru(gi, gh, h, c):
     """GRU step in torch's form, gates r, z, n.
 
     r = σ(i_r + h_r), z = σ(i_z + h_z), n = tanh(i_n + r*h_n), h_t = (1 - z)*n + z*h.
-    The reset gate multiplies ``h_n = W_hn h + b_hn`` *after* the matrix product (the paper
-    applies it to h before the product).
+    The reset gate multiplies ``h_n = W_hn h + b_hn`` *after* the matrix product, as arXiv v1 of
+    Cho et al. and cuDNN do; their v3 (the EMNLP paper) applies it to h before the product.
     """
     i_r, i_z, i_n = np.split(gi, 3, axis=-1)  # 3 x (N, H)
     h_r, h_z, h_n = np.split(gh, 3, axis=-1)  # 3 x (N, H)

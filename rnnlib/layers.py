@@ -269,7 +269,8 @@ class GRU(RNNBase):
         \end{array}
 
     The reset gate multiplies :math:`W_{hn} h_{t-1} + b_{hn}`, after the matrix product, as
-    torch (and cuDNN) do; the original paper multiplies :math:`h_{t-1}` before it.
+    torch, cuDNN and arXiv v1 of Cho et al. do; their v3 (the EMNLP paper) multiplies
+    :math:`h_{t-1}` before it.
 
     Args:
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
