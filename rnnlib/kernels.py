@@ -10,10 +10,13 @@ against those functions and against torch.nn) in the way that is fast in NumPy:
   the sigmoid gates' tanh into σ. tanh never overflows, so neither does this σ.
 * **In place.** Every ufunc writes with ``out=`` into the recurrence's preallocated buffers:
   no array is created per time step.
-* **Local derivatives for all steps at once.** A gate's derivative with respect to its
-  pre-activation depends only on the forward's values, not on the gradient flowing back, so
-  :func:`lstm_local` and friends compute those factors for every time step in a few
-  whole-array operations; the per-step backward only multiplies them by the incoming gradient.
+* **The backward in one pass per step.** A gate's derivative with respect to its
+  pre-activation (σ' = σ(1 - σ), tanh' = 1 - tanh²) depends only on the forward's values,
+  so it could be computed for all steps at once before the loop. It is not: that pass would
+  write every factor, (T, G*H) in all, to main memory and read it back at its step, and the
+  chapter on performance measures it slower than computing each factor at its own step, on
+  one step's rows, while they are still in the cache. Each backward writes its factors
+  straight into the gradient buffers it fills.
 
 A :class:`Kernel` step works on one time step's ``n`` rows:
 
@@ -23,14 +26,13 @@ A :class:`Kernel` step works on one time step's ``n`` rows:
   reads h_{t-1} from ``h``, updates the running cell state ``c`` (n, H) in place (LSTM; else None),
   fills its ``saved`` buffers and writes h_t (the cell's output, before any projection) into
   ``out`` (n, H). ``tmp`` (n, H) is scratch.
-* ``local(kept, saved, h_prev)``: the tuple of derivative factors for all T rows, from what the
-  forward kept (the activated gates, or for the RNN its outputs h_t), the saved buffers and
-  the states h_{t-1}, each (T, ·).
-* ``backward(dh, dc, local, dgi, dgh, tmp)``: ``dh`` (n, H) is the gradient reaching h_t;
-  writes the pre-activation gradients of the input and recurrent products into ``dgi`` and
-  ``dgh`` (the same array except for the GRU), turns ``dc`` into the gradient of c_{t-1} in
-  place (LSTM), and returns the part of the gradient of h_{t-1} that bypasses W_hh (GRU, in
-  ``tmp``), else None.
+* ``backward(dh, dc, kept, saved, h_prev, dgi, dgh, tmp)``: ``dh`` (n, H) is the gradient
+  reaching h_t; ``kept`` is this step's rows of what the forward kept (the activated gates, or
+  for the RNN its outputs h_t), ``saved`` its rows of the saved buffers and ``h_prev`` (n, H)
+  the state h_{t-1}. It writes the pre-activation gradients of the input and recurrent
+  products into ``dgi`` and ``dgh`` (n, G*H; the same array except for the GRU), turns ``dc``
+  into the gradient of c_{t-1} in place (LSTM), and returns the part of the gradient of
+  h_{t-1} that bypasses W_hh (GRU, in ``tmp``), else None.
 """
 
 from typing import Callable, NamedTuple
@@ -50,25 +52,23 @@ def rnn_tanh_forward(a, gh, h, c, saved, tmp, out):
     np.tanh(a, out=out)
 
 
-def rnn_tanh_local(y, saved, h_prev):
-    """tanh' = 1 - h_t^2 for every row, from the layer's output y (T, H)."""
-    return (1 - y * y,)
-
-
 def rnn_relu_forward(a, gh, h, c, saved, tmp, out):
     """h_t = max(0, a + gh)."""
     a += gh
     np.maximum(a, 0, out=out)
 
 
-def rnn_relu_local(y, saved, h_prev):
-    """relu' = 1 where h_t > 0, else 0, for every row."""
-    return ((y > 0).astype(y.dtype),)
+def rnn_tanh_backward(dh, dc, y, saved, h_prev, dgi, dgh, tmp):
+    """δa = δh * (1 - h_t²), from the step's output h_t; dgi and dgh are one array."""
+    np.multiply(y, y, out=dgi)
+    np.subtract(1, dgi, out=dgi)
+    dgi *= dh
 
 
-def rnn_backward(dh, dc, local, dgi, dgh, tmp):
-    """d(pre-activation) = dh * act'; dgi and dgh are one array."""
-    np.multiply(dh, local[0], out=dgi)
+def rnn_relu_backward(dh, dc, y, saved, h_prev, dgi, dgh, tmp):
+    """δa = δh where h_t > 0, else 0: the sign of h_t = max(0, a) is relu'(a), 0 at a = 0."""
+    np.sign(y, out=dgi)
+    dgi *= dh
 
 
 def lstm_forward(a, gh, h, c, saved, tmp, out):
@@ -88,24 +88,33 @@ def lstm_forward(a, gh, h, c, saved, tmp, out):
     np.multiply(a[:, 3 * H:], tanh_c, out=out)  # h_t = o * tanh(c_t)
 
 
-def lstm_local(gates, saved, h_prev):
-    """For all T rows: ∂h/∂o_pre, ∂h/∂c, ∂c/∂(i, f, g)_pre (T, 3, H), and f (∂c_t/∂c_{t-1})."""
+def lstm_backward(dh, dc, gates, saved, h_prev, dgi, dgh, tmp):
+    """δo, then δc += δh*o*(1 - tanh²c), then δi, δf, δg; dc becomes δc_{t-1} = δc * f."""
     c_prev, tanh_c = saved
-    i, f, g, o = np.split(gates, 4, axis=1)  # 4 x (T, H)
-    d_o = tanh_c * o * (1 - o)
-    d_c = o * (1 - tanh_c * tanh_c)
-    d_ifg = np.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], axis=1)
-    return d_o, d_c, d_ifg, f
-
-
-def lstm_backward(dh, dc, local, dgi, dgh, tmp):
-    """dc += dh * ∂h/∂c, then the four gates' gradients, then dc becomes dc * f."""
-    d_o, d_c, d_ifg, f = local
     hidden = dh.shape[1]
-    np.multiply(dh, d_o, out=dgi[:, 3 * hidden:])
-    np.multiply(dh, d_c, out=tmp)
+    i, f, g, o = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))  # (n, H) views
+    di, df, dg, do = (dgi[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    np.subtract(1, o, out=do)  # δo = δh * tanh c * o(1 - o)
+    do *= o
+    do *= tanh_c
+    do *= dh
+    np.multiply(tanh_c, tanh_c, out=tmp)  # δc += δh * o * (1 - tanh² c)
+    np.subtract(1, tmp, out=tmp)
+    tmp *= o
+    tmp *= dh
     dc += tmp
-    np.multiply(d_ifg, dc[:, None, :], out=dgi[:, : 3 * hidden].reshape(dh.shape[0], 3, hidden))
+    np.subtract(1, i, out=di)  # δi = δc * g * i(1 - i)
+    di *= i
+    di *= g
+    di *= dc
+    np.subtract(1, f, out=df)  # δf = δc * c_{t-1} * f(1 - f)
+    df *= f
+    df *= c_prev
+    df *= dc
+    np.multiply(g, g, out=dg)  # δg = δc * i * (1 - g²)
+    np.subtract(1, dg, out=dg)
+    dg *= i
+    dg *= dc
     dc *= f
 
 
@@ -127,24 +136,28 @@ def gru_forward(a, gh, h, c, saved, tmp, out):
     np.add(i_n, tmp, out=out)
 
 
-def gru_local(gates, saved, h_prev):
-    """For all T rows: ∂h/∂n_pre, ∂h/∂z_pre, ∂n_pre/∂r_pre, r (scales h_n) and z (∂h/∂h)."""
-    (hn,) = saved
-    r, z, n = np.split(gates, 3, axis=1)  # 3 x (T, H)
-    return (1 - z) * (1 - n * n), (h_prev - n) * z * (1 - z), hn * r * (1 - r), r, z
-
-
-def gru_backward(dh, dc, local, dgi, dgh, tmp):
+def gru_backward(dh, dc, gates, saved, h_prev, dgi, dgh, tmp):
     """The n gate's hidden part is scaled by r, its input part is not; h_t depends on h directly."""
-    d_n, d_z, d_r, r, z = local
+    (hn,) = saved
     hidden = dh.shape[1]
-    dn = dgi[:, 2 * hidden:]
-    np.multiply(dh, d_n, out=dn)
-    np.multiply(dh, d_z, out=dgi[:, hidden: 2 * hidden])
-    np.multiply(dn, d_r, out=dgi[:, :hidden])
+    r, z, n = (gates[:, k * hidden:(k + 1) * hidden] for k in range(3))  # (n, H) views
+    dr, dz, dn = (dgi[:, k * hidden:(k + 1) * hidden] for k in range(3))
+    np.subtract(1, z, out=tmp)  # 1 - z, for δn and δz
+    np.multiply(n, n, out=dn)  # δn_pre = δh * (1 - z) * (1 - n²)
+    np.subtract(1, dn, out=dn)
+    dn *= tmp
+    dn *= dh
+    np.subtract(h_prev, n, out=dz)  # δz = δh * (h_{t-1} - n) * z(1 - z)
+    dz *= z
+    dz *= tmp
+    dz *= dh
+    np.subtract(1, r, out=dr)  # δr = δn_pre * (W_hn h + b_hn) * r(1 - r)
+    dr *= r
+    dr *= hn
+    dr *= dn
     dgh[:, : 2 * hidden] = dgi[:, : 2 * hidden]
-    np.multiply(dn, r, out=dgh[:, 2 * hidden:])
-    return np.multiply(dh, z, out=tmp)
+    np.multiply(dn, r, out=dgh[:, 2 * hidden:])  # δ(W_hn h + b_hn) = δn_pre * r
+    return np.multiply(dh, z, out=tmp)  # ∂h_t/∂h_{t-1} = z, besides the path through W_hh
 
 
 class Kernel(NamedTuple):
@@ -161,7 +174,6 @@ class Kernel(NamedTuple):
     scales: tuple
     saved: int
     forward: Callable
-    local: Callable
     backward: Callable
     keeps_output: bool = False
     inner_bias: bool = False
@@ -169,11 +181,11 @@ class Kernel(NamedTuple):
 
 
 KERNELS = {
-    "RNN_TANH": Kernel(1, (1.0,), 0, rnn_tanh_forward, rnn_tanh_local, rnn_backward,
+    "RNN_TANH": Kernel(1, (1.0,), 0, rnn_tanh_forward, rnn_tanh_backward,
                        keeps_output=True),
-    "RNN_RELU": Kernel(1, (1.0,), 0, rnn_relu_forward, rnn_relu_local, rnn_backward,
+    "RNN_RELU": Kernel(1, (1.0,), 0, rnn_relu_forward, rnn_relu_backward,
                        keeps_output=True),
-    "LSTM": Kernel(4, (0.5, 0.5, 1.0, 0.5), 2, lstm_forward, lstm_local, lstm_backward),
-    "GRU": Kernel(3, (0.5, 0.5, 1.0), 1, gru_forward, gru_local, gru_backward,
+    "LSTM": Kernel(4, (0.5, 0.5, 1.0, 0.5), 2, lstm_forward, lstm_backward),
+    "GRU": Kernel(3, (0.5, 0.5, 1.0), 1, gru_forward, gru_backward,
                   inner_bias=True, separate_dgh=True),
 }

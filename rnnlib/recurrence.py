@@ -13,11 +13,13 @@ starts at each sequence's true end.
 
 How it is fast (the chapter on performance measures each point):
 
-* everything that does not depend on the previous step is done for all steps at once: the input
-  projection x W_ih^T + b (one matrix product, into a preallocated buffer), the derivatives of
-  the gates in the backward, and the weight gradients (one product over all steps each);
+* the matrix products that do not depend on the previous step are done for all steps at once:
+  the input projection x W_ih^T + b (one product, into a preallocated buffer) and, in the
+  backward, the weight gradients and the input gradient (one product over all steps each);
 * a step is one matrix product h_{t-1} W_hh^T for all gates, written with ``out=``, and a
-  :mod:`rnnlib.kernels` step that works in place; no array is created inside the loop;
+  :mod:`rnnlib.kernels` step that works in place, in the forward and in the backward (which
+  computes the gates' derivatives at their own step, while that step's rows are in the
+  cache); no array is created inside the loop;
 * the forward keeps only what the backward needs: the activated gates (for the RNN, its
   outputs), the states h_{t-1}, and the kernel's ``saved`` buffers (for the LSTM c_{t-1} and
   tanh c_t; for the GRU W_hn h + b_hn).
@@ -133,7 +135,6 @@ def backward(cell, tape, w, dy, dh_n, dc_n):
         dx (T, H_in), dh0 (N, H_out), dc0 (N, H) or None, and a dict of parameter gradients
         with the keys of ``w``.
     """
-    local = cell.local(tape.kept, tape.saved, tape.h_prev)  # for all steps at once
     w_hr = w.get("weight_hr")
     batch, hidden = dh_n.shape[0], w["weight_hh"].shape[0] // cell.gates
     dgi = np.empty((dy.shape[0], w["weight_hh"].shape[0]), dy.dtype)  # (T, G*H)
@@ -151,8 +152,9 @@ def backward(cell, tape, w, dy, dh_n, dc_n):
         if w_hr is not None:
             dy_total[lo:hi] = d_cell
             d_cell = np.matmul(d_cell, w_hr, out=dm[:n])  # (n, H_out) -> (n, H)
-        direct = cell.backward(d_cell, None if dc is None else dc[:n],
-                               tuple(f[lo:hi] for f in local), dgi[lo:hi], dgh[lo:hi], tmp[:n])
+        direct = cell.backward(d_cell, None if dc is None else dc[:n], tape.kept[lo:hi],
+                               tuple(s[lo:hi] for s in tape.saved), tape.h_prev[lo:hi],
+                               dgi[lo:hi], dgh[lo:hi], tmp[:n])
         np.matmul(dgh[lo:hi], w["weight_hh"], out=dh[:n])
         if direct is not None:
             dh[:n] += direct

@@ -134,8 +134,8 @@ def test_gradcheck_refuses_float32_modules():
 def _scaled_cell(cell, factor=1.5):
     """The same cell kind with a step backward that gives ``factor`` times the true derivative
     (its outputs are written in place: see rnnlib.kernels)."""
-    def backward(dh, dc, local, dgi, dgh, tmp):
-        direct = cell.backward(dh, dc, local, dgi, dgh, tmp)
+    def backward(dh, dc, kept, saved, h_prev, dgi, dgh, tmp):
+        direct = cell.backward(dh, dc, kept, saved, h_prev, dgi, dgh, tmp)
         for out in {id(a): a for a in (dgi, dgh, dc, direct) if a is not None}.values():
             out *= factor
         return direct

@@ -21,11 +21,11 @@ def _kernel_step(kernel, gi, gh, h, c, dh, dc):
     out, tmp = np.empty((N, H)), np.empty((N, H))
     c_next = None if c is None else c.copy()
     kernel.forward(a, gh, h, c_next, saved, tmp, out)
-    local = kernel.local(out if kernel.keeps_output else a, saved, h)
     dgi = np.empty_like(a)
     dgh = np.empty_like(a) if kernel.separate_dgh else dgi
     dc_prev = None if dc is None else dc.copy()
-    direct = kernel.backward(dh, dc_prev, local, dgi, dgh, tmp)
+    direct = kernel.backward(dh, dc_prev, out if kernel.keeps_output else a, saved, h, dgi, dgh,
+                             tmp)
     return out, c_next, dgi, dgh, 0.0 if direct is None else direct, dc_prev
 
 
