@@ -129,8 +129,8 @@ def run_timings(label):
     single = torch.get_num_threads() == 1
     print(f"\n== {label}: torch threads {torch.get_num_threads()}, "
           + ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in THREAD_VARS))
-    print(f"{'configuration':<30} {'fwd':>6} {'fwd+bwd':>8} {'fwd ms':>8} {'torch':>7} "
-          f"{'fwd GF/s':>9} {'peak':>6} {'%peak':>6} {'f+b %peak':>9}"
+    print(f"{'configuration':<30} {'fwd':>6} {'fwd+bwd':>8} {'fwd@pk':>6} {'f+b@pk':>8} "
+          f"{'fwd ms':>8} {'torch':>7} {'fwd GF/s':>9} {'peak':>6} {'%peak':>6} {'f+b %peak':>9}"
           + (f" {'cpu fwd':>8} {'cpu f+b':>8}" if single else ""))
     for name in CONFIGS:
         s, cpu = time_config(name)
@@ -139,12 +139,16 @@ def run_timings(label):
         flops = forward_flops(name)
         gflops, both_gflops = flops / s["rnnlib fwd"] / 1e9, 3 * flops / s["rnnlib fwd+bwd"] / 1e9
         fwd, both = ratios(s)
-        print(f"{name:<30} {fwd:>5.2f}x {both:>7.2f}x "
+        torch_fwd = min(s["torch fwd no_grad"], s["torch fwd autograd"])
+        bound = (flops / peak / 1e9 / torch_fwd, 3 * flops / peak / 1e9 / s["torch fwd+bwd"])
+        print(f"{name:<30} {fwd:>5.2f}x {both:>7.2f}x {bound[0]:>5.2f}x {bound[1]:>7.2f}x "
               f"{1e3 * s['rnnlib fwd']:>8.1f} {which:>7} {gflops:>9.1f} {peak:>6.0f} "
               f"{100 * gflops / peak:>5.0f}% {100 * both_gflops / peak:>8.0f}%"
               + ("".join(f" {r:>7.2f}x" for r in ratios(cpu)) if single else ""))
     print("ratios are rnnlib / torch time (torch's forward: the faster of no_grad and autograd, "
-          "named in 'torch'); fwd ms is rnnlib's; GF/s counts matrix products only "
+          "named in 'torch'); @pk: the ratios rnnlib would reach if its matrix products ran at the "
+          "peak and everything else took no time; fwd ms is rnnlib's; GF/s counts matrix products "
+          "only "
           "(fwd+bwd = 3x the forward's); peak: NumPy's 2048^2 float32 a @ a in GFLOP/s, timed "
           "in the same rounds" + ("; cpu: the same ratios in process CPU time, which a loaded "
                                   "machine inflates less than wall-clock time" if single else ""))
