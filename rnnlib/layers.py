@@ -11,6 +11,7 @@ from .layout import read_input
 from .module import Module
 from .packing import PackedSequence
 from .parameters import select, stack_shapes, suffix
+from .workspace import Workspace
 
 
 class RNNBase(Module):
@@ -43,6 +44,8 @@ class RNNBase(Module):
                           f"non-zero dropout expects num_layers > 1, got dropout={dropout} and "
                           f"num_layers={num_layers}", stacklevel=3)
         self.cell = KERNELS[mode]
+        self._tape_buffers = Workspace()  # the forward's buffers, reused by the next forward
+        self._grad_buffers = Workspace()  # one layer-direction's backward scratch, reused
         super().__init__(stack_shapes(self.cell.gates, self.input_size, self.hidden_size,
                                       self.num_layers, self.bias, self.bidirectional,
                                       self.proj_size), self.hidden_size, dtype, seed)
@@ -73,6 +76,8 @@ class RNNBase(Module):
         states = read_state(hx, self._state_shapes(layout), self.dtype, self._state_names, who,
                             form=layout.form)
         h0, c0 = ([layout.sort_state(s) for s in states] + [None])[:2]  # c0 is None but for LSTM
+        self._tape = None  # its buffers are about to be reused
+        self._tape_buffers.restart()
         finals = []  # (h_n, c_n) of each layer-direction, in h_n's order
         layers = []  # (dropout mask, [tape per direction]) for backward
         for layer in range(self.num_layers):
@@ -84,7 +89,8 @@ class RNNBase(Module):
                 k = layer * self.num_directions + direction
                 y, h_n, c_n, tape = recurrence.forward(
                     self.cell, rows, layout.batch_sizes, h0[k], None if c0 is None else c0[k],
-                    select(self._params, suffix(layer, direction)), reverse=direction == 1)
+                    select(self._params, suffix(layer, direction)), reverse=direction == 1,
+                    empty=self._tape_buffers.empty)
                 outputs.append(y)
                 tapes.append(tape)
                 finals.append((h_n, c_n))
@@ -133,9 +139,10 @@ class RNNBase(Module):
                 size = grad_rows.shape[1] // self.num_directions
                 dy = grad_rows[:, direction * size:(direction + 1) * size]
                 sfx = suffix(layer, direction)
+                self._grad_buffers.restart()  # the previous layer-direction's are consumed
                 dx, dh0[k], dc_k, grads = recurrence.backward(
                     self.cell, tape, select(self._params, sfx), dy, dh[k],
-                    None if dc is None else dc[k])
+                    None if dc is None else dc[k], empty=self._grad_buffers.empty)
                 if dc is not None:
                     dc0[k] = dc_k
                 self._accumulate(grads, sfx)

@@ -76,7 +76,7 @@ def fold(cell, w):
     return w_ih, w_hh, (w["bias_ih"] + b_hh) * scale, b_inner
 
 
-def forward(cell, x, batch_sizes, h0, c0, w, reverse=False):
+def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty):
     """Run ``cell`` over the packed rows ``x``.
 
     Args:
@@ -87,6 +87,8 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False):
         w: dict with ``weight_ih`` (G*H, H_in), ``weight_hh`` (G*H, H_out), and optionally
             ``bias_ih``, ``bias_hh`` (G*H,) and ``weight_hr`` (H_out, H).
         reverse: process the time steps from last to first.
+        empty: makes the buffers, ``empty(shape, dtype)``: ``np.empty``, or a module's
+            :class:`rnnlib.workspace.Workspace` ``.empty`` to reuse the previous call's.
 
     Returns:
         y (T, H_out), h_n (N, H_out), c_n (N, H) or None, and the :class:`Tape`.
@@ -94,17 +96,17 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False):
     w_ih_t, w_hh_t, bias, b_inner = fold(cell, w)
     w_hr = w.get("weight_hr")
     rows, batch, hidden = x.shape[0], h0.shape[0], w_hh_t.shape[1] // cell.gates
-    gates = np.empty((rows, w_ih_t.shape[1]), x.dtype)  # (T, G*H)
+    gates = empty((rows, w_ih_t.shape[1]), x.dtype)  # (T, G*H)
     np.matmul(x, w_ih_t, out=gates)  # the input projection: one product for all steps
     if bias is not None:
         gates += bias
-    y = np.empty((rows, h0.shape[1]), x.dtype)  # (T, H_out)
-    h_prev = np.empty_like(y)
-    m = None if w_hr is None else np.empty((rows, hidden), x.dtype)  # (T, H)
+    y = empty((rows, h0.shape[1]), x.dtype)  # (T, H_out)
+    h_prev = empty(y.shape, x.dtype)
+    m = None if w_hr is None else empty((rows, hidden), x.dtype)  # (T, H)
     out = y if m is None else m  # where the cell writes h_t
-    saved = tuple(np.empty((rows, hidden), x.dtype) for _ in range(cell.saved))
-    gh = np.empty((batch, gates.shape[1]), x.dtype)  # (N, G*H) scratch: h_{t-1} W_hh^T
-    tmp = np.empty((batch, hidden), x.dtype)  # (N, H) scratch
+    saved = tuple(empty((rows, hidden), x.dtype) for _ in range(cell.saved))
+    gh = empty((batch, gates.shape[1]), x.dtype)  # (N, G*H) scratch: h_{t-1} W_hh^T
+    tmp = empty((batch, hidden), x.dtype)  # (N, H) scratch
     h = h0.copy()  # the running state; rows past a step's n keep their value
     c = None if c0 is None else c0.copy()
     steps = step_ranges(batch_sizes, reverse)
@@ -123,11 +125,11 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False):
     return y, h, c, Tape(x, kept, h_prev, saved, m, steps)
 
 
-def backward(cell, tape, w, dy, dh_n, dc_n):
+def backward(cell, tape, w, dy, dh_n, dc_n, empty=np.empty):
     """Backpropagate through :func:`forward`.
 
     Args:
-        cell, w: as given to :func:`forward`.
+        cell, w, empty: as given to :func:`forward`.
         tape: the :class:`Tape` it returned.
         dy: (T, H_out) gradient of y; dh_n: (N, H_out) of h_n; dc_n: (N, H) of c_n, or None.
 
@@ -137,12 +139,12 @@ def backward(cell, tape, w, dy, dh_n, dc_n):
     """
     w_hr = w.get("weight_hr")
     batch, hidden = dh_n.shape[0], w["weight_hh"].shape[0] // cell.gates
-    dgi = np.empty((dy.shape[0], w["weight_hh"].shape[0]), dy.dtype)  # (T, G*H)
-    dgh = np.empty_like(dgi) if cell.separate_dgh else dgi
-    dy_total = None if w_hr is None else np.empty_like(dy)  # (T, H_out) for weight_hr's gradient
-    dh_t = np.empty_like(dh_n)  # (N, H_out) scratch: the gradient reaching h_t
-    dm = None if w_hr is None else np.empty((batch, hidden), dy.dtype)  # (N, H) scratch
-    tmp = np.empty((batch, hidden), dy.dtype)
+    dgi = empty((dy.shape[0], w["weight_hh"].shape[0]), dy.dtype)  # (T, G*H)
+    dgh = empty(dgi.shape, dy.dtype) if cell.separate_dgh else dgi
+    dy_total = None if w_hr is None else empty(dy.shape, dy.dtype)  # (T, H_out), for weight_hr
+    dh_t = empty(dh_n.shape, dy.dtype)  # (N, H_out) scratch: the gradient reaching h_t
+    dm = None if w_hr is None else empty((batch, hidden), dy.dtype)  # (N, H) scratch
+    tmp = empty((batch, hidden), dy.dtype)
     dh = dh_n.copy()  # the running gradient of the state
     dc = None if dc_n is None else dc_n.copy()
     for lo, hi in reversed(tape.steps):
