@@ -22,7 +22,8 @@ A :class:`Kernel` step works on one time step's ``n`` rows:
 
 * ``forward(a, gh, h, c, saved, tmp, out)``: ``a`` (n, G*H) holds the step's pre-activations
   x W_ih^T + b with the recurrent product ``gh`` = h_{t-1} W_hh^T (n, G*H) not yet added;
-  the kernel overwrites ``a`` (LSTM, GRU: with the activated gates, kept for the backward),
+  the kernel overwrites ``a`` (LSTM, GRU: with the activated gates, kept for the backward;
+  RNN: ``out`` is ``a`` itself, so h_t takes the pre-activations' place),
   reads h_{t-1} from ``h``, updates the running cell state ``c`` (n, H) in place (LSTM; else None),
   fills its ``saved`` buffers and writes h_t (the cell's output, before any projection) into
   ``out`` (n, H). ``tmp`` (n, H) is scratch.
@@ -165,9 +166,10 @@ class Kernel(NamedTuple):
 
     ``scales``: per gate, 1/2 for a sigmoid gate (folded into its weights), 1 otherwise.
     ``saved``: how many (T, H) buffers the forward keeps besides the gates. ``keeps_output``:
-    the backward reads the outputs h_t instead of the gates (RNN). ``inner_bias``: the
-    last gate's ``b_hh`` stays inside the recurrent term (GRU), so it cannot join the input
-    projection's bias. ``separate_dgh``: the two products get different gradients (GRU).
+    the step writes h_t over its pre-activations, and the backward reads h_t (RNN).
+    ``inner_bias``: the last gate's ``b_hh`` stays inside the recurrent term (GRU), so it
+    cannot join the input projection's bias. ``separate_dgh``: the two products get different
+    gradients (GRU).
     """
 
     gates: int

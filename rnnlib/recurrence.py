@@ -87,8 +87,9 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty):
         w: dict with ``weight_ih`` (G*H, H_in), ``weight_hh`` (G*H, H_out), and optionally
             ``bias_ih``, ``bias_hh`` (G*H,) and ``weight_hr`` (H_out, H).
         reverse: process the time steps from last to first.
-        empty: makes the buffers, ``empty(shape, dtype)``: ``np.empty``, or a module's
-            :class:`rnnlib.workspace.Workspace` ``.empty`` to reuse the previous call's.
+        empty: makes the tape's buffers and the scratch, ``empty(shape, dtype)``: ``np.empty``,
+            or a module's :class:`rnnlib.workspace.Workspace` ``.empty`` to reuse the previous
+            call's. The output ``y`` is not made by it.
 
     Returns:
         y (T, H_out), h_n (N, H_out), c_n (N, H) or None, and the :class:`Tape`.
@@ -100,7 +101,9 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty):
     np.matmul(x, w_ih_t, out=gates)  # the input projection: one product for all steps
     if bias is not None:
         gates += bias
-    y = empty((rows, h0.shape[1]), x.dtype)  # (T, H_out)
+    # (T, H_out), a new array (no caller sees the workspace's); the RNN writes h_t over its
+    # pre-activations, which its backward does not need, and keeps h_t in the tape instead
+    y = gates if cell.keeps_output else np.empty((rows, h0.shape[1]), x.dtype)
     h_prev = empty(y.shape, x.dtype)
     m = None if w_hr is None else empty((rows, hidden), x.dtype)  # (T, H)
     out = y if m is None else m  # where the cell writes h_t
@@ -121,8 +124,7 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty):
         if w_hr is not None:
             np.matmul(m[lo:hi], w_hr.T, out=y[lo:hi])  # (n, H) -> (n, H_out)
         h[:n] = y[lo:hi]
-    kept = y if cell.keeps_output else gates
-    return y, h, c, Tape(x, kept, h_prev, saved, m, steps)
+    return y, h, c, Tape(x, gates, h_prev, saved, m, steps)
 
 
 def backward(cell, tape, w, dy, dh_n, dc_n, empty=np.empty):
