@@ -95,7 +95,8 @@ class RNNBase(Module):
                 tapes.append(tape)
                 finals.append((h_n, c_n))
             layers.append((mask, tapes))
-            rows = np.concatenate(outputs, axis=1)  # (T, D*H_out): forward, then reverse
+            rows = np.concatenate(outputs, axis=1)  # (T, D*H_out), forward first; a copy, as
+            # the caller may keep it (the RNN's y is a buffer the next call reuses)
         self._tape = (layout, layers)
         final = [layout.unsort_state(np.stack(s))  # (num_layers*D, N, ·) each
                  for s in zip(*finals, strict=True) if s[0] is not None]

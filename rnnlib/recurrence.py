@@ -89,7 +89,8 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty):
         reverse: process the time steps from last to first.
         empty: makes the tape's buffers and the scratch, ``empty(shape, dtype)``: ``np.empty``,
             or a module's :class:`rnnlib.workspace.Workspace` ``.empty`` to reuse the previous
-            call's. The output ``y`` is not made by it.
+            call's. ``y`` is a new array, but for the RNN, whose ``y`` is its tape's buffer:
+            copy it before the next call with the same ``empty``.
 
     Returns:
         y (T, H_out), h_n (N, H_out), c_n (N, H) or None, and the :class:`Tape`.
@@ -101,8 +102,8 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty):
     np.matmul(x, w_ih_t, out=gates)  # the input projection: one product for all steps
     if bias is not None:
         gates += bias
-    # (T, H_out), a new array (no caller sees the workspace's); the RNN writes h_t over its
-    # pre-activations, which its backward does not need, and keeps h_t in the tape instead
+    # (T, H_out): the RNN writes h_t over its pre-activations, which its backward does not
+    # need, and keeps h_t in the tape instead; for the others a new array
     y = gates if cell.keeps_output else np.empty((rows, h0.shape[1]), x.dtype)
     h_prev = empty(y.shape, x.dtype)
     m = None if w_hr is None else empty((rows, hidden), x.dtype)  # (T, H)
