@@ -118,10 +118,11 @@ def time_config(name):
     })
 
 
-def ratios(s):
-    """rnnlib / torch for the forward (against torch's faster forward) and forward+backward."""
+def ratios(s, rnnlib_fwd="rnnlib fwd", rnnlib_both="rnnlib fwd+bwd"):
+    """rnnlib / torch for the forward (against torch's faster forward) and forward+backward;
+    the rnnlib times are ``s[rnnlib_fwd]`` and ``s[rnnlib_both]``."""
     torch_fwd = min(s["torch fwd no_grad"], s["torch fwd autograd"])
-    return s["rnnlib fwd"] / torch_fwd, s["rnnlib fwd+bwd"] / s["torch fwd+bwd"]
+    return s[rnnlib_fwd] / torch_fwd, s[rnnlib_both] / s["torch fwd+bwd"]
 
 
 def run_timings(label):
@@ -139,8 +140,8 @@ def run_timings(label):
         flops = forward_flops(name)
         gflops, both_gflops = flops / s["rnnlib fwd"] / 1e9, 3 * flops / s["rnnlib fwd+bwd"] / 1e9
         fwd, both = ratios(s)
-        torch_fwd = min(s["torch fwd no_grad"], s["torch fwd autograd"])
-        bound = (flops / peak / 1e9 / torch_fwd, 3 * flops / peak / 1e9 / s["torch fwd+bwd"])
+        at_peak = {"fwd": flops / peak / 1e9, "both": 3 * flops / peak / 1e9}  # seconds
+        bound = ratios({**s, **at_peak}, "fwd", "both")
         print(f"{name:<30} {fwd:>5.2f}x {both:>7.2f}x {bound[0]:>5.2f}x {bound[1]:>7.2f}x "
               f"{1e3 * s['rnnlib fwd']:>8.1f} {which:>7} {gflops:>9.1f} {peak:>6.0f} "
               f"{100 * gflops / peak:>5.0f}% {100 * both_gflops / peak:>8.0f}%"
@@ -148,8 +149,7 @@ def run_timings(label):
     print("ratios are rnnlib / torch time (torch's forward: the faster of no_grad and autograd, "
           "named in 'torch'); @pk: the ratios rnnlib would reach if its matrix products ran at the "
           "peak and everything else took no time; fwd ms is rnnlib's; GF/s counts matrix products "
-          "only "
-          "(fwd+bwd = 3x the forward's); peak: NumPy's 2048^2 float32 a @ a in GFLOP/s, timed "
+          "only (fwd+bwd = 3x the forward's); peak: NumPy's 2048^2 float32 a @ a in GFLOP/s, timed "
           "in the same rounds" + ("; cpu: the same ratios in process CPU time, which a loaded "
                                   "machine inflates less than wall-clock time" if single else ""))
 
