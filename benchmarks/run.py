@@ -4,9 +4,11 @@
 thread, then the machine's default), because BLAS and OpenMP read their thread counts from the
 environment when they load; `make` exports OMP_NUM_THREADS=1 and friends, so the default-threads
 child gets an environment with those variables removed. Each child times every configuration
-with the runs of rnnlib and torch interleaved (one warm-up round, then medians), and measures the
-matrix-product peak (`a @ a`, 2048 x 2048 float32, preallocated `out`) in the same rounds, so
-that a share of the peak compares numbers measured under the same load.
+with the runs of rnnlib and torch interleaved (one warm-up round, then medians; a rest before
+each sample, so that no library's idle threads still spin when the other's call starts), times
+rnnlib's matrix products alone, and measures the matrix-product peak (`a @ a`, 2048 x 2048
+float32, preallocated `out`) in the same rounds, so that a share of the peak compares numbers
+measured under the same load.
 Peak memory of one forward+backward is measured the same way on both sides: the growth of the
 resident set's high-water mark (VmHWM in /proc/self/status, Linux) in a fresh child process per
 library and configuration. (ru_maxrss would not do: it survives exec, so a child starts with
@@ -14,6 +16,7 @@ its parent's peak.)
 """
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -27,6 +30,14 @@ import torch
 import rnnlib
 
 ROUNDS = 3  # timed rounds after the warm-up round; medians are reported
+# Seconds of rest before each timed sample. After a call, OpenBLAS's worker threads busy-wait
+# for about 0.1 s (2^28 cycles, its default THREAD_TIMEOUT) before they sleep: with several
+# threads, a torch call right after an rnnlib call shares its cores with them (measured: 6-13%
+# slower).
+REST = 0.2
+# A sample repeats a short call until it lasts this many seconds, so that a call of a few
+# milliseconds is timed back to back, as a training loop runs it, and not just after the rest.
+MIN_SAMPLE = 0.1
 CONFIGS = {  # name: (kind, input_size, hidden_size, num_layers, bidirectional, L, N, batch_first)
     "LSTM 258->512 x2 (headline)": ("LSTM", 258, 512, 2, False, 192, 64, True),
     "GRU 258->512 x2": ("GRU", 258, 512, 2, False, 192, 64, True),
@@ -66,22 +77,68 @@ def forward_flops(name):
     return total
 
 
-def timed(fn):
-    """Wall-clock and process CPU seconds of one call."""
+def products(name):
+    """Two functions that make exactly the matrix products of rnnlib's forward, and of its
+    forward+backward, with the shapes and memory layouts rnnlib.recurrence gives them, into
+    preallocated arrays, and nothing else. Per layer and direction, the forward makes the input
+    projection (L N, H_in) @ (H_in, G H) and L recurrent products (N, H) @ (H, G H); the
+    backward adds L products (N, G H) @ (G H, H) and three over all steps (the two weight
+    gradients and the input gradient)."""
+    kind, h_in, hidden, layers, bidirectional, steps, batch, _ = CONFIGS[name]
+    directions = 2 if bidirectional else 1
+    gh = GATES[kind] * hidden
+    rng = np.random.default_rng(0)
+
+    def new(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    forward, backward = [], []  # (a, b, out) of each np.matmul(a, b, out=out)
+    for layer in range(layers):
+        layer_in = h_in if layer == 0 else directions * hidden
+        rows = steps * batch
+        x, h_prev, gates = new(rows, layer_in), new(rows, hidden), new(rows, gh)
+        w_ih, w_hh = new(gh, layer_in), new(gh, hidden)  # torch's layout, as the backward uses
+        w_ih_t, w_hh_t = np.ascontiguousarray(w_ih.T), np.ascontiguousarray(w_hh.T)  # fold()
+        h, dg = new(batch, hidden), new(batch, gh)
+        outs = [np.empty(shape, np.float32) for shape in
+                ((rows, gh), (batch, gh), (batch, hidden), (gh, layer_in), (gh, hidden), x.shape)]
+        for _ in range(directions):
+            forward += [(x, w_ih_t, outs[0])] + [(h, w_hh_t, outs[1])] * steps
+            backward += [(dg, w_hh, outs[2])] * steps
+            backward += [(gates.T, x, outs[3]), (gates.T, h_prev, outs[4]), (gates, w_ih, outs[5])]
+    flops = sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b, _ in forward)
+    assert flops == forward_flops(name), f"products make {flops} FLOP, forward_flops says " \
+        f"{forward_flops(name)}"
+
+    def run(calls):
+        for a, b, out in calls:
+            np.matmul(a, b, out=out)
+
+    return lambda: run(forward), lambda: run(forward + backward)
+
+
+def timed(fn, repeats=1):
+    """Wall-clock and process CPU seconds per call, over ``repeats`` calls."""
     wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - wall) / repeats, (time.process_time() - cpu) / repeats
 
 
 def interleaved(fns):
-    """Median wall-clock and median CPU seconds of each function, as two dicts; runs interleaved
-    round by round after one warm-up round."""
+    """Median wall-clock and median CPU seconds per call of each function, as two dicts; runs
+    interleaved round by round after one warm-up round (which sets each function's repeats per
+    sample, see MIN_SAMPLE), each sample after a rest of REST seconds."""
     times = {key: [] for key in fns}
+    repeats = dict.fromkeys(fns, 1)
     for round_ in range(ROUNDS + 1):
         for key, fn in fns.items():
-            seconds = timed(fn)
+            time.sleep(REST)
+            seconds = timed(fn, repeats[key])
             if round_:
                 times[key].append(seconds)
+            else:
+                repeats[key] = max(1, math.ceil(MIN_SAMPLE / seconds[0]))
     return tuple({key: statistics.median(v[i] for v in values) for key, values in times.items()}
                  for i in (0, 1))
 
@@ -91,8 +148,10 @@ PEAK_SIZE = 2048
 
 def time_config(name):
     """Median seconds: rnnlib and torch forward (torch under no_grad and with autograd),
-    forward+backward on both sides (input gradient included), and the peak's `a @ a`."""
+    forward+backward on both sides (input gradient included), rnnlib's matrix products alone
+    (:func:`products`), and the peak's `a @ a`."""
     t, m, x, grad = build(name)
+    products_fwd, products_both = products(name)
     a = np.random.default_rng(0).standard_normal((PEAK_SIZE, PEAK_SIZE), dtype=np.float32)
     a_out = np.empty_like(a)
     x_t, grad_t = torch.from_numpy(x), torch.from_numpy(grad)
@@ -114,7 +173,8 @@ def time_config(name):
     return interleaved({
         "rnnlib fwd": lambda: m(x), "torch fwd no_grad": torch_no_grad,
         "torch fwd autograd": lambda: t(x_t), "rnnlib fwd+bwd": rnnlib_both,
-        "torch fwd+bwd": torch_both, "peak": lambda: np.matmul(a, a, out=a_out),
+        "torch fwd+bwd": torch_both, "products fwd": products_fwd,
+        "products fwd+bwd": products_both, "peak": lambda: np.matmul(a, a, out=a_out),
     })
 
 
@@ -130,7 +190,8 @@ def run_timings(label):
     single = torch.get_num_threads() == 1
     print(f"\n== {label}: torch threads {torch.get_num_threads()}, "
           + ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in THREAD_VARS))
-    print(f"{'configuration':<30} {'fwd':>6} {'fwd+bwd':>8} {'fwd@pk':>6} {'f+b@pk':>8} "
+    print(f"{'configuration':<30} {'fwd':>6} {'fwd+bwd':>8} {'fwd@mm':>6} {'f+b@mm':>8} "
+          f"{'fwd@pk':>6} {'f+b@pk':>8} "
           f"{'fwd ms':>8} {'torch':>7} {'fwd GF/s':>9} {'peak':>6} {'%peak':>6} {'f+b %peak':>9}"
           + (f" {'cpu fwd':>8} {'cpu f+b':>8}" if single else ""))
     for name in CONFIGS:
@@ -142,16 +203,20 @@ def run_timings(label):
         fwd, both = ratios(s)
         at_peak = {"fwd": flops / peak / 1e9, "both": 3 * flops / peak / 1e9}  # seconds
         bound = ratios({**s, **at_peak}, "fwd", "both")
-        print(f"{name:<30} {fwd:>5.2f}x {both:>7.2f}x {bound[0]:>5.2f}x {bound[1]:>7.2f}x "
+        alone = ratios(s, "products fwd", "products fwd+bwd")
+        print(f"{name:<30} {fwd:>5.2f}x {both:>7.2f}x {alone[0]:>5.2f}x {alone[1]:>7.2f}x "
+              f"{bound[0]:>5.2f}x {bound[1]:>7.2f}x "
               f"{1e3 * s['rnnlib fwd']:>8.1f} {which:>7} {gflops:>9.1f} {peak:>6.0f} "
               f"{100 * gflops / peak:>5.0f}% {100 * both_gflops / peak:>8.0f}%"
               + ("".join(f" {r:>7.2f}x" for r in ratios(cpu)) if single else ""))
     print("ratios are rnnlib / torch time (torch's forward: the faster of no_grad and autograd, "
-          "named in 'torch'); @pk: the ratios rnnlib would reach if its matrix products ran at the "
-          "peak and everything else took no time; fwd ms is rnnlib's; GF/s counts matrix products "
-          "only (fwd+bwd = 3x the forward's); peak: NumPy's 2048^2 float32 a @ a in GFLOP/s, timed "
-          "in the same rounds" + ("; cpu: the same ratios in process CPU time, which a loaded "
-                                  "machine inflates less than wall-clock time" if single else ""))
+          "named in 'torch'); @mm: the ratios rnnlib would reach if everything but its matrix "
+          "products took no time, with the products as fast as they run alone at rnnlib's shapes; "
+          "@pk: the same with the products at the peak; fwd ms is rnnlib's; GF/s counts matrix "
+          "products only (fwd+bwd = 3x the forward's); peak: NumPy's 2048^2 float32 a @ a in "
+          "GFLOP/s, timed in the same rounds"
+          + ("; cpu: the same ratios in process CPU time, which a loaded machine inflates less "
+             "than wall-clock time" if single else ""))
 
 
 def peak_rss():
