@@ -117,7 +117,7 @@ def products(name):
     return lambda: run(forward), lambda: run(forward + backward)
 
 
-def timed(fn, repeats=1):
+def timed(fn, repeats):
     """Wall-clock and process CPU seconds per call, over ``repeats`` calls."""
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(repeats):
