@@ -1,6 +1,6 @@
 """rnnlib: torch.nn's recurrent modules written from scratch in NumPy, forward and backward."""
 
-from . import cells  # the readable steps, which chapters show (the layers run rnnlib.kernels)
+from . import reference, testing  # the book's readable implementation, and its checks
 from .cellmodules import GRUCell, LSTMCell, RNNCell
 from .clip import clip_grad_norm_
 from .gradcheck import gradcheck
@@ -19,6 +19,7 @@ from .packing import (
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
-    "pad_sequence", "SGD", "Adam", "clip_grad_norm_", "gradcheck", "cells",
+    "pad_sequence", "SGD", "Adam", "clip_grad_norm_", "gradcheck", "reference",
+    "testing",
     "Linear", "cross_entropy", "log_softmax",
 ]

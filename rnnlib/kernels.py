@@ -1,8 +1,9 @@
-"""The in-place step kernels that :mod:`rnnlib.recurrence` runs; :mod:`rnnlib.cells` has the math.
+"""The in-place step kernels that :mod:`rnnlib.recurrence` runs; the math is the reference's.
 
-The functions in :mod:`rnnlib.cells` say what one step computes, one readable line per equation,
-each allocating its results. The kernels here compute the same numbers (the tests check them
-against those functions and against torch.nn) in the way that is fast in NumPy:
+The cells of :mod:`rnnlib.reference` say what one step computes, one readable line per equation,
+each allocating its results. The kernels here compute the same numbers (tests/test_fast_path.py
+checks the modules that run them against the reference, and the other tests against torch.nn)
+in the way that is fast in NumPy:
 
 * **Folded sigmoid.** σ(x) = (1 + tanh(x/2)) / 2. The recurrence multiplies the weight rows and
   biases of every sigmoid gate by ``scales`` (1/2) once per call, so a single ``np.tanh`` over

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from torch.nn.utils import rnn as torch_rnn_utils
 
 import rnnlib
+from rnnlib import testing
 
 # --------------------------------------------------------------------------- hypothesis profiles
 # `ci` (the default): deterministic, so a run is reproducible and never flaky; modest example counts
@@ -41,10 +42,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # --------------------------------------------------------------------------- dtypes and tolerances
 DTYPES = (np.float64, np.float32)
 TORCH_DTYPE = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
-# (rtol, atol) for rnnlib vs torch with identical parameters and inputs.
-TOLERANCE = {np.dtype(np.float64): (1e-10, 1e-10), np.dtype(np.float32): (1e-5, 1e-5)}
+# (rtol, atol) for rnnlib vs torch with identical parameters and inputs: the book's tolerances.
+TOLERANCE = {np.dtype(np.float64): tuple(testing.FLOAT64),
+             np.dtype(np.float32): tuple(testing.FLOAT32)}
 # rtol and atol for rnnlib's hand-written gradients against torch autograd, float64.
-BACKWARD_TOL = 1e-9
+BACKWARD_TOL = testing.GRADIENT.atol
+assert testing.GRADIENT.rtol == BACKWARD_TOL
 
 # --------------------------------------------------------------------------- module kinds
 # kind -> (torch class, rnnlib class, extra constructor kwargs)

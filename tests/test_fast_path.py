@@ -1,0 +1,119 @@
+"""rnnlib's modules, the fast path, against rnnlib.reference, the book's readable implementation.
+
+The modules rearrange the reference's arithmetic for speed (the Performance chapter shows how).
+This is the test that ties the two together: over every option hypothesis draws (cell, sizes,
+layers, directions, bias, projection, batch_first, unbatched and packed input, lengths, initial
+state, dropout in training mode), the outputs and every gradient must equal the reference's to
+float64 round-off.
+"""
+
+import numpy as np
+import pytest
+from conftest import (
+    CELL_KINDS,
+    FORMS,
+    KINDS,
+    assert_close,
+    assert_grad_close,
+    configs,
+    is_lstm,
+    make_cell_twins,
+    make_module_twins,
+    random_array,
+    random_state,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_backward import draw_case, lib_backward, lib_input, state_parts
+from test_reference import MODES, STEPS, padded_output_grad, reference_case
+
+import rnnlib
+from rnnlib import reference
+
+F64 = np.float64
+
+
+def to_caller_form(cfg, padded):
+    """A time-major padded (L, N, ·) array in the form the module returns for ``cfg``."""
+    if cfg.form == "unbatched":
+        return padded[:, 0]
+    return padded.swapaxes(0, 1) if cfg.batch_first else padded
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data(), train=st.booleans())
+@settings(max_examples=settings.default.max_examples // 2)
+def test_module_equals_the_reference_forward_and_backward(kind, form, data, train):
+    """Training mode draws dropout masks; the reference draws the same ones from the module's
+    generator state, for every form whose rows are the padded batch's (not packed)."""
+    cfg = data.draw(configs(kinds=(kind,), forms=(form,), dtypes=(F64,)), label="cfg")
+    _, m = make_module_twins(cfg.kind, cfg.input_size, cfg.hidden_size, seed=cfg.seed,
+                             **cfg.module_kwargs)
+    train = train and not cfg.packed
+    m.train(train)
+    case = draw_case(cfg, np.random.default_rng(cfg.seed ^ 0xFA57))
+    params, what = m.state_dict(), f"{cfg!r}, train={train}"
+    start = m.generator.bit_generator.state
+
+    def generator():
+        """The module's generator as it was before the forward call, or None to evaluate."""
+        if not train:
+            return None
+        rng = np.random.default_rng()
+        rng.bit_generator.state = start
+        return rng
+
+    out, h_n = m(lib_input(cfg, case.x), case.state)
+    x, hx, lengths = reference_case(cfg, case)
+    options = dict(num_layers=cfg.num_layers, bidirectional=cfg.bidirectional, lengths=lengths,
+                   dropout=cfg.dropout)
+    y, h_n_ref = reference.rnn(MODES[cfg.kind], x, hx, params, rng=generator(), **options)
+    if cfg.packed:
+        out, _ = rnnlib.pad_packed_sequence(out, batch_first=cfg.batch_first,
+                                            total_length=cfg.seq_len)
+    assert_close(out, to_caller_form(cfg, y), what=f"output of {what}")
+    for a, e in zip(state_parts(cfg.kind, h_n), state_parts(cfg.kind, h_n_ref), strict=True):
+        if e is not None:
+            assert_close(a, e[:, 0] if cfg.form == "unbatched" else e, what=f"h_n of {what}")
+
+    m.zero_grad()
+    m.generator.bit_generator.state = start  # the same masks in lib_backward's forward
+    grad_x, grad_state, _ = lib_backward(m, cfg, case)
+    dhx = case.g_state
+    if cfg.form == "unbatched":
+        dhx = reference.each(lambda s: s[:, None], dhx)
+    dx, dh0, grads = reference.rnn_backward(MODES[cfg.kind], x, hx, params,
+                                            padded_output_grad(cfg, case, y.shape), dhx,
+                                            rng=generator(), **options)
+    assert_grad_close(grad_x, to_caller_form(cfg, dx), f"dx of {what}")
+    for a, e in zip(grad_state, state_parts(cfg.kind, dh0), strict=True):
+        if e is not None:
+            assert_grad_close(a, e[:, 0] if cfg.form == "unbatched" else e, f"dh0 of {what}")
+    assert list(m.grads) == list(grads), what
+    for name, e in grads.items():
+        assert_grad_close(m.grads[name], e, f"d{name} of {what}")
+
+
+@given(kind=st.sampled_from(sorted(CELL_KINDS)), input_size=st.integers(1, 5),
+       hidden_size=st.integers(1, 5), batch=st.integers(1, 4), bias=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_cell_module_equals_the_reference_step(kind, input_size, hidden_size, batch, bias, seed):
+    _, m = make_cell_twins(kind, input_size, hidden_size, seed=seed, bias=bias)
+    rng = np.random.default_rng(seed)
+    x = random_array(rng, (batch, input_size), F64)
+    hx = random_state(rng, kind, None, batch, hidden_size, F64)
+    dhx = random_state(rng, kind, None, batch, hidden_size, F64)
+    step, w, what = STEPS[kind], m.state_dict(), f"{kind} cell, seed={seed}"
+    for a, e in zip(state_parts(kind, m(x, hx)), state_parts(kind, step(x, hx, w)),
+                    strict=True):
+        if e is not None:
+            assert_close(a, e, what=f"forward of {what}")
+    grad_x, grad_state = m.backward(dhx)
+    dx, dh, grads = reference.BACKWARD[step](x, hx, w, dhx)
+    assert_grad_close(grad_x, dx, f"dx of {what}")
+    for a, e in zip(grad_state if is_lstm(kind) else (grad_state,),
+                    dh if is_lstm(kind) else (dh,), strict=True):
+        assert_grad_close(a, e, f"d(state) of {what}")
+    for name, e in grads.items():
+        assert_grad_close(m.grads[name], e, f"d{name} of {what}")
