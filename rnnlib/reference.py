@@ -274,6 +274,29 @@ def rnn(mode, x, hx, params, num_layers=1, bidirectional=False, lengths=None, dr
     return stack(run_layer, x, num_layers, dropout, rng)
 
 
+def linear(x, w):
+    """``x W^T + b``, as ``nn.Linear``: the layer that reads a prediction from h (chapter 11).
+
+    Args:
+        x: (*, H_in) any leading dimensions.
+        w: ``weight`` (out_features, H_in), and ``bias`` (out_features,) unless bias=False.
+    """
+    return x @ w["weight"].T + w["bias"] if "bias" in w else x @ w["weight"].T
+
+
+def linear_backward(x, w, dy):
+    """Backward of :func:`linear`, given dy = ∂loss/∂y (*, out_features) (chapter 11).
+
+    Returns:
+        dx (*, H_in), and the parameter gradients, summed over every leading index.
+    """
+    rows, dy_rows = x.reshape(-1, x.shape[-1]), dy.reshape(-1, dy.shape[-1])  # (·, H_in), (·, out_features)
+    grads = {"weight": dy_rows.T @ rows}
+    if "bias" in w:
+        grads["bias"] = dy_rows.sum(axis=0)
+    return dy @ w["weight"], grads
+
+
 def affine_backward(x, h, w, da_ih, da_hh):
     """Gradients of ``x W_ih^T + b_ih`` and ``h W_hh^T + b_hh`` given theirs (chapter 9).
 

@@ -117,3 +117,18 @@ def test_cell_module_equals_the_reference_step(kind, input_size, hidden_size, ba
         assert_grad_close(a, e, f"d(state) of {what}")
     for name, e in grads.items():
         assert_grad_close(m.grads[name], e, f"d{name} of {what}")
+
+
+@given(shape=st.lists(st.integers(1, 3), min_size=0, max_size=2), in_features=st.integers(1, 5),
+       out_features=st.integers(1, 5), bias=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_linear_module_equals_the_reference(shape, in_features, out_features, bias, seed):
+    m = rnnlib.Linear(in_features, out_features, bias=bias, dtype=F64, seed=seed)
+    rng = np.random.default_rng(seed)
+    x = random_array(rng, (*shape, in_features), F64)
+    dy = random_array(rng, (*shape, out_features), F64)
+    w = m.state_dict()
+    assert_close(m(x), reference.linear(x, w), what="Linear forward")
+    dx, grads = reference.linear_backward(x, w, dy)
+    assert_grad_close(m.backward(dy), dx, "Linear dx")
+    for name, e in grads.items():
+        assert_grad_close(m.grads[name], e, f"Linear d{name}")

@@ -20,6 +20,7 @@ from conftest import (
     make_module_twins,
     numpy_state_dict,
     random_array,
+    random_parameters,
     random_state,
     to_numpy,
     to_torch,
@@ -286,3 +287,23 @@ def test_dropout_mask_keeps_with_probability_one_minus_p_and_rescales():
     assert set(np.unique(mask)) == {0.0, 1 / 0.7}, np.unique(mask)
     assert abs((mask == 0).mean() - 0.3) < 0.005, (mask == 0).mean()
     assert np.all(reference.dropout_mask((3, 4), 1.0, None) == 0)
+
+
+@given(shape=st.lists(st.integers(1, 3), min_size=0, max_size=2), in_features=sizes,
+       out_features=sizes, bias=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_linear_and_its_backward_match_torch(shape, in_features, out_features, bias, seed):
+    t = torch.nn.Linear(in_features, out_features, bias=bias, dtype=torch.float64)
+    rng = np.random.default_rng(seed)
+    random_parameters(t, rng)
+    w = numpy_state_dict(t)
+    x = random_array(rng, (*shape, in_features), F64)
+    dy = random_array(rng, (*shape, out_features), F64)
+    x_t = to_torch(x).requires_grad_()
+    y_t = t(x_t)
+    (to_torch(dy) * y_t).sum().backward()
+    assert_close(reference.linear(x, w), to_numpy(y_t), what="linear")
+    dx, grads = reference.linear_backward(x, w, dy)
+    assert_grad_close(dx, to_numpy(x_t.grad), "linear dx")
+    assert sorted(grads) == sorted(w)
+    for name, p in t.named_parameters():
+        assert_grad_close(grads[name], to_numpy(p.grad), f"linear d{name}")
