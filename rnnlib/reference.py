@@ -290,7 +290,8 @@ def linear_backward(x, w, dy):
     Returns:
         dx (*, H_in), and the parameter gradients, summed over every leading index.
     """
-    rows, dy_rows = x.reshape(-1, x.shape[-1]), dy.reshape(-1, dy.shape[-1])  # (·, H_in), (·, out_features)
+    rows = x.reshape(-1, x.shape[-1])  # (·, H_in): every leading index is a row
+    dy_rows = dy.reshape(-1, dy.shape[-1])  # (·, out_features)
     grads = {"weight": dy_rows.T @ rows}
     if "bias" in w:
         grads["bias"] = dy_rows.sum(axis=0)
