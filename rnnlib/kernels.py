@@ -121,16 +121,16 @@ def lstm_backward(dh, dc, gates, saved, h_prev, dgi, dgh, tmp):
 
 
 def gru_forward(a, gh, h, c, saved, tmp, out):
-    """r, z = σ(.), n = tanh(i_n + r*h_n), h_t = n + z*(h - n); ``saved`` = (h_n,), (n, H)."""
-    (hn,) = saved
+    """r, z = σ(.), n = tanh(i_n + r*q), h_t = n + z*(h - n); ``saved`` = (q,), (n, H)."""
+    (q,) = saved
     hidden = out.shape[1]
     rz, i_n = a[:, : 2 * hidden], a[:, 2 * hidden:]  # (n, 2H), (n, H)
     rz += gh[:, : 2 * hidden]
     np.tanh(rz, out=rz)
     sigmoid_from_tanh(rz)
     r, z = rz[:, :hidden], rz[:, hidden:]
-    hn[...] = gh[:, 2 * hidden:]  # h_n = W_hn h + b_hn, kept for the backward
-    np.multiply(r, hn, out=tmp)
+    q[...] = gh[:, 2 * hidden:]  # q = h W_hn^T + b_hn, kept for the backward
+    np.multiply(r, q, out=tmp)
     i_n += tmp
     np.tanh(i_n, out=i_n)  # n
     np.subtract(h, i_n, out=tmp)
@@ -140,7 +140,7 @@ def gru_forward(a, gh, h, c, saved, tmp, out):
 
 def gru_backward(dh, dc, gates, saved, h_prev, dgi, dgh, tmp):
     """The n gate's hidden part is scaled by r, its input part is not; h_t depends on h directly."""
-    (hn,) = saved
+    (q,) = saved
     hidden = dh.shape[1]
     r, z, n = (gates[:, k * hidden:(k + 1) * hidden] for k in range(3))  # (n, H) views
     dr, dz, dn = (dgi[:, k * hidden:(k + 1) * hidden] for k in range(3))
@@ -153,12 +153,12 @@ def gru_backward(dh, dc, gates, saved, h_prev, dgi, dgh, tmp):
     dz *= z
     dz *= tmp
     dz *= dh
-    np.subtract(1, r, out=dr)  # δr = δn_pre * (W_hn h + b_hn) * r(1 - r)
+    np.subtract(1, r, out=dr)  # δr = δn_pre * q * r(1 - r)
     dr *= r
-    dr *= hn
+    dr *= q
     dr *= dn
     dgh[:, : 2 * hidden] = dgi[:, : 2 * hidden]
-    np.multiply(dn, r, out=dgh[:, 2 * hidden:])  # δ(W_hn h + b_hn) = δn_pre * r
+    np.multiply(dn, r, out=dgh[:, 2 * hidden:])  # δq = δn_pre * r
     return np.multiply(dh, z, out=tmp)  # ∂h_t/∂h_{t-1} = z, besides the path through W_hh
 
 

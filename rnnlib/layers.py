@@ -241,7 +241,9 @@ class LSTM(RNNBase):
         h_t = o_t \odot \tanh(c_t)
         \end{array}
 
-    and, when ``proj_size > 0``, :math:`h_t = W_{hr} (o_t \odot \tanh(c_t))`.
+    and, when ``proj_size > 0``, :math:`h_t = (o_t \odot \tanh(c_t)) W_{\mathrm{proj}}^T`, with
+    :math:`W_{\mathrm{proj}}` the parameter ``weight_hr_l{k}`` (torch's documentation writes
+    :math:`W_{hr}`).
 
     Args:
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,

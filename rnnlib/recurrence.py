@@ -22,7 +22,7 @@ How it is fast (the chapter on performance measures each point):
   cache); no array is created inside the loop;
 * the forward keeps only what the backward needs: the activated gates (for the RNN, its
   outputs), the states h_{t-1}, and the kernel's ``saved`` buffers (for the LSTM c_{t-1} and
-  tanh c_t; for the GRU W_hn h + b_hn).
+  tanh c_t; for the GRU q = h W_hn^T + b_hn).
 """
 
 from typing import NamedTuple

@@ -222,7 +222,7 @@ def lstmp_cell(x, hx, w):
         w: as :func:`lstm_cell` with ``weight_hh`` (4H, P), and ``weight_hr`` (P, H).
 
     Returns:
-        (h', c'): h' = m W_hr^T (N, P), where m = o tanh(c') (N, H) is the LSTM's own output.
+        (h', c'): h' = m W_proj^T (N, P), with W_proj = ``weight_hr`` and m = o tanh(c') (N, H).
     """
     m, c = lstm_cell(x, hx, w)  # (N, H)
     return m @ w["weight_hr"].T, c  # (N, P)
