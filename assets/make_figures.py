@@ -195,8 +195,8 @@ def rnn_cell():
     label(ax, (0.55, 2.62), "(N, H)", size=SMALL, color=MUTED)
     label(ax, (0.55, 1.45), "$x_t$")
     label(ax, (0.55, 1.12), "(N, $H_{in}$)", size=SMALL, color=MUTED)
-    hh = box(ax, (2.8, 2.95), r"$W_{hh}\,h_{t-1} + b_{hh}$", size=(2.2, 0.6))
-    ih = box(ax, (2.8, 1.45), r"$W_{ih}\,x_t + b_{ih}$", size=(2.2, 0.6))
+    hh = box(ax, (2.8, 2.95), r"$h_{t-1} W_{hh}^\top + b_{hh}$", size=(2.2, 0.6))
+    ih = box(ax, (2.8, 1.45), r"$x_t W_{ih}^\top + b_{ih}$", size=(2.2, 0.6))
     label(ax, (2.8, 2.45), "$W_{hh}$: (H, H)    $b_{hh}$: (H,)", size=SMALL, color=MUTED)
     label(ax, (2.8, 0.95), "$W_{ih}$: (H, $H_{in}$)    $b_{ih}$: (H,)", size=SMALL,
           color=MUTED)
@@ -216,7 +216,7 @@ def rnn_cell():
     arrow(ax, (6.85, 2.2), (6.85, 3.7), (0.55, 3.7), (0.55, 3.17), dashed=True, color=MUTED)
     label(ax, (3.7, 3.84), "next time step: $h_t$ becomes $h_{t-1}$", size=SMALL, color=MUTED)
     label(ax, (4.0, 0.35),
-          r"$h_t = \tanh(W_{ih}\,x_t + b_{ih} + W_{hh}\,h_{t-1} + b_{hh})$"
+          r"$h_t = \tanh(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})$"
           "     (nonlinearity='relu' swaps tanh for ReLU)", size=SMALL + 1)
     return fig
 
@@ -231,26 +231,27 @@ def rnn_unrolled():
     xs = [1.45, 2.85, 4.25, 5.65]
     cells = [box(ax, (x, 2.1), "cell", kind="cell", size=(0.9, 0.66),
                  sub=r"$W_{ih},\,W_{hh}$") for x in xs]
-    label(ax, (0.4, 2.1), "$h_0$")
+    label(ax, (0.4, 2.1), "$h_{-1}$")
+    label(ax, (0.4, 1.8), "(h_0)", size=SMALL, color=MUTED, mono=True)
     arrow(ax, (0.62, 2.1), cells[0].left())
-    for t, (prev, nxt) in enumerate(pairwise(cells), start=1):
+    for t, (prev, nxt) in enumerate(pairwise(cells)):
         arrow(ax, prev.right(), nxt.left())
         label(ax, ((prev.x + nxt.x) / 2, 2.26), f"$h_{t}$", size=SMALL + 1)
-    for t, c in enumerate(cells, start=1):
+    for t, c in enumerate(cells):
         arrow(ax, (c.x, 0.98), c.bottom())
         label(ax, (c.x, 0.8), f"$x_{t}$")
-        label(ax, (c.x, 0.5), f"input[{t - 1}]", size=SMALL, color=MUTED, mono=True)
+        label(ax, (c.x, 0.5), f"input[{t}]", size=SMALL, color=MUTED, mono=True)
         arrow(ax, c.top(), (c.x, 3.22))
         label(ax, (c.x + 0.1, 2.78), f"$h_{t}$", size=SMALL + 1, ha="left")
-        label(ax, (c.x, 3.42), f"output[{t - 1}]", size=SMALL + 1, mono=True)
+        label(ax, (c.x, 3.42), f"output[{t}]", size=SMALL + 1, mono=True)
     arrow(ax, cells[-1].right(), (6.75, 2.1))
     label(ax, (6.98, 2.1), "$h_n$")
-    label(ax, (6.98, 1.8), f"(= $h_{len(xs)}$)", size=SMALL, color=MUTED)
+    label(ax, (6.98, 1.8), f"(= $h_{len(xs) - 1}$)", size=SMALL, color=MUTED)
     label(ax, (7.05, 3.42), "h_n == output[-1]", size=SMALL + 1, mono=True, color=FWD)
     label(ax, (7.05, 3.12), "(1 layer, 1 direction)", size=SMALL, color=FWD)
     arrow(ax, (6.98, 2.95), (6.98, 2.32), color=FWD, dashed=True)
     label(ax, (4.0, 0.15), "the same $W_{ih}$, $W_{hh}$, $b_{ih}$, $b_{hh}$ are used at every "
-          f"time step  t = 1 … L  (here L = {len(xs)})", size=SMALL + 1)
+          f"time step  t = 0 … L − 1  (here L = {len(xs)})", size=SMALL + 1)
     return fig
 
 
@@ -271,8 +272,8 @@ def lstm_inputs(ax) -> list[Node]:
     label(ax, (0.45, 0.95), "$x_t$")
     arrow(ax, (0.78, 1.3), (left, 1.3))
     arrow(ax, (0.78, 0.95), (left, 0.95))
-    label(ax, (3.15, 0.55), r"$W_{ih}\,x_t + b_{ih} + W_{hh}\,h_{t-1} + b_{hh}$   → (N, 4H)",
-          size=SMALL + 1)
+    label(ax, (3.15, 0.55),
+          r"$x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh}$   → (N, 4H)", size=SMALL + 1)
     label(ax, (3.15, 0.2), "rows of $W_{ih}$ (4H, $H_{in}$) and $W_{hh}$ (4H, H) are stacked "
           "i, f, g, o", size=SMALL, color=MUTED)
     return chunks
@@ -331,11 +332,12 @@ def lstm_cell():
 # ---------------------------------------------------------------------------
 
 def gru_matmuls(ax) -> tuple[list[Node], list[Node]]:
-    """W_hh h_{t-1} + b_hh on top and W_ih x_t + b_ih below, each split into r, z, n."""
+    """h_{t-1} W_hh^T + b_hh on top and x_t W_ih^T + b_ih below, each split into r, z, n."""
     size, x = (1.45, 0.55), 3.35
-    hidden = chunked_box(ax, (x, 3.35), [rf"$W_{{h{k}}}\,h_{{t-1}} + b_{{h{k}}}$" for k in "rzn"],
+    hidden = chunked_box(ax, (x, 3.35),
+                         [rf"$h_{{t-1}} W_{{h{k}}}^\top + b_{{h{k}}}$" for k in "rzn"],
                          size, list("rzn"), fontsize=SMALL + 1)
-    inputs = chunked_box(ax, (x, 0.75), [rf"$W_{{i{k}}}\,x_t + b_{{i{k}}}$" for k in "rzn"],
+    inputs = chunked_box(ax, (x, 0.75), [rf"$x_t W_{{i{k}}}^\top + b_{{i{k}}}$" for k in "rzn"],
                          size, list("rzn"), fontsize=SMALL + 1)
     label(ax, (x, 3.82), "$W_{hh}$: (3H, H), rows stacked r, z, n", size=SMALL, color=MUTED)
     label(ax, (x, 0.25), "$W_{ih}$: (3H, $H_{in}$), rows stacked r, z, n", size=SMALL,
@@ -398,8 +400,8 @@ def gru_mix(ax, z: Node, tanh_n: Node, top: float, h_prev: Point) -> None:
     label(ax, (8.45, top), "$h_t$")
     label(ax, (hop_end[0], z.y + 0.14), "$z$")
     label(ax, ((tanh_n.x + right) / 2, tanh_n.y + 0.14), "$n$")
-    label(ax, (8.5, 0.85), r"$n = \tanh(W_{in}\,x_t + b_{in} + "
-          r"r \odot (W_{hn}\,h_{t-1} + b_{hn}))$", size=SMALL, ha="right")
+    label(ax, (8.5, 0.85), r"$n = \tanh(x_t W_{in}^\top + b_{in} + "
+          r"r \odot (h_{t-1} W_{hn}^\top + b_{hn}))$", size=SMALL, ha="right")
     label(ax, (8.5, 0.5), r"$h_t = (1-z)\odot n + z \odot h_{t-1}$", size=SMALL, ha="right")
 
 
@@ -424,9 +426,9 @@ def bidi_layer(ax, layer: int, feed_y: float) -> list[Node]:
     fwd_y, rev_y = feed_y + 0.6, feed_y + 1.2
     band(ax, feed_y + 0.12, feed_y + 1.5, f"layer {layer}")
     fwd = [box(ax, (x - OFFSET, fwd_y), rf"$\overrightarrow{{h}}_{t}$", "fwd", CELL)
-           for t, x in enumerate(COLUMNS, 1)]
+           for t, x in enumerate(COLUMNS)]
     rev = [box(ax, (x + OFFSET, rev_y), rf"$\overleftarrow{{h}}_{t}$", "rev", CELL)
-           for t, x in enumerate(COLUMNS, 1)]
+           for t, x in enumerate(COLUMNS)]
     concat = [box(ax, (x, feed_y + 1.9), "[fwd ; rev]", "cell", (0.95, 0.3), fontsize=SMALL)
               for x in COLUMNS]
     for x, f, r, c in zip(COLUMNS, fwd, rev, concat, strict=True):
@@ -443,8 +445,9 @@ def bidi_layer(ax, layer: int, feed_y: float) -> list[Node]:
         arrow(ax, later.left(), earlier.right(), color=REV)
     arrow(ax, fwd[-1].right(), (6.65, fwd_y), color=FWD)
     arrow(ax, rev[0].left(), (2.2, rev_y), color=REV)
-    final_state_label(ax, (6.73, fwd_y), 2 * layer, f"layer {layer} forward", "t = L", FWD, "left")
-    final_state_label(ax, (2.12, rev_y), 2 * layer + 1, f"layer {layer} reverse", "t = 1", REV,
+    final_state_label(ax, (6.73, fwd_y), 2 * layer, f"layer {layer} forward", "t = L − 1", FWD,
+                      "left")
+    final_state_label(ax, (2.12, rev_y), 2 * layer + 1, f"layer {layer} reverse", "t = 0", REV,
                       "right")
     return concat
 
@@ -461,7 +464,7 @@ def final_state_label(ax, xy: Point, index: int, what: str, when: str, color: st
 def stacked_bidirectional():
     """num_layers=2, bidirectional=True over three time steps, with h_n indices."""
     fig, ax = new_figure(8.4, 5.6)
-    for t, x in enumerate(COLUMNS, 1):
+    for t, x in enumerate(COLUMNS):
         label(ax, (x, 0.3), f"$x_{t}$")
         arrow(ax, (x, 0.48), (x, 0.7), head=False)
     for c in bidi_layer(ax, 0, 0.7):
