@@ -197,7 +197,7 @@ def masked_layer(cell, x, hx, w, lengths):
         cell, x, hx, w: as :func:`layer`.
         lengths: (N,) integers, each in 1..L.
     """
-    outputs = []
+    outputs, lengths = [], np.asarray(lengths)
     for t, x_t in enumerate(x):
         running = (t < lengths)[:, None]  # (N, 1): the sequences still running at step t
         new = cell(x_t, hx, w)
@@ -208,7 +208,7 @@ def masked_layer(cell, x, hx, w, lengths):
 
 def flip(x, lengths):
     """Each sequence's first ``lengths[b]`` steps in reverse order; padding stays (chapter 7)."""
-    t = np.arange(len(x))[:, None]  # (L, 1)
+    t, lengths = np.arange(len(x))[:, None], np.asarray(lengths)  # (L, 1), (N,)
     source = np.where(t < lengths, lengths - 1 - t, t)  # (L, N): which step lands at t
     return np.take_along_axis(x, source[:, :, None], axis=0)
 

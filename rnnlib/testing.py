@@ -52,14 +52,13 @@ def check(label, actual, expected, tol=None):
         tol: a :class:`Tolerance`; by default :data:`FLOAT32` when either side is float32,
             else :data:`FLOAT64`.
 
-    Returns:
-        The largest absolute difference.
+    Returns nothing, so that a notebook cell ending in a check shows only its printed line.
 
     Raises:
         AssertionError: from ``numpy.testing.assert_allclose``, showing both sides.
 
     Example:
-        >>> err = check("one plus one", np.float64(1) + 1, 2.0)
+        >>> check("one plus one", np.float64(1) + 1, 2.0)
         one plus one: max |diff| = 0.0e+00 (allowed: atol 1e-10 + rtol 1e-10 × |expected|)
     """
     actual, expected = as_numpy(actual), as_numpy(expected)
@@ -70,4 +69,3 @@ def check(label, actual, expected, tol=None):
     worst = float(diff.max()) if diff.size else 0.0
     print(f"{label}: max |diff| = {worst:.1e} "
           f"(allowed: atol {tol.atol:.0e} + rtol {tol.rtol:.0e} × |expected|)")
-    return worst
