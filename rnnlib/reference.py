@@ -112,17 +112,17 @@ def layer(cell, x, hx, w):
     Args:
         cell: a step, such as :func:`rnn_cell`.
         x: (L, N, H_in) the sequence.
-        hx: the initial state, (N, H_out) or for the LSTM (h, c).
+        hx: the initial state, h (N, H) or for the LSTM (h, c).
         w: the layer's parameters.
 
     Returns:
-        output (L, N, H_out), every step's h, and the final state, in the form of ``hx``.
+        output (L, N, H), every step's h, and the final state, in the form of ``hx``.
     """
     outputs = []
     for x_t in x:  # x_t: (N, H_in)
         hx = cell(x_t, hx, w)
-        outputs.append(output(hx))  # (N, H_out)
-    return np.stack(outputs), hx  # (L, N, H_out)
+        outputs.append(output(hx))  # (N, H)
+    return np.stack(outputs), hx  # (L, N, H)
 
 
 def pick(hx, index):
@@ -158,7 +158,8 @@ def stack(run_layer, x, num_layers, dropout=0.0, rng=None):
         rng: a NumPy Generator to draw the dropout masks in training mode; None to evaluate.
 
     Returns:
-        The top layer's output, and every final state stacked: (K * D, N, ·), layer by layer.
+        The top layer's output, and the final states stacked, layer by layer: (K, N, ·) for
+        one direction per layer.
     """
     finals = []
     for k in range(num_layers):
@@ -180,7 +181,8 @@ def bidirectional_layer(cell, x, hx, w):
         hx, w: pairs: the forward direction's, then the reverse direction's.
 
     Returns:
-        output (L, N, 2 * H_out), forward direction first, and the pair of final states.
+        output (L, N, 2 ·), the two directions' outputs side by side, forward first, and the
+        pair of final states.
     """
     y_fwd, h_fwd = layer(cell, x, hx[0], w[0])
     y_rev, h_rev = layer(cell, x[::-1], hx[1], w[1])
