@@ -47,6 +47,9 @@ CONFIGS = {  # name: (kind, input_size, hidden_size, num_layers, bidirectional, 
 }
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# The Makefile pins torch to its AVX2 code paths so that notebooks print the same on every CPU;
+# a benchmark lets torch use its fastest path.
+ISA_PINS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")
 
 
 def build(name):
@@ -282,8 +285,9 @@ def main():
         return
     print(f"torch {torch.__version__}, numpy {np.__version__}, float32, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}; medians of {ROUNDS} interleaved rounds")
-    one = {**os.environ, **{v: "1" for v in THREAD_VARS}}
-    default = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    base = {k: v for k, v in os.environ.items() if k not in ISA_PINS}
+    one = {**base, **{v: "1" for v in THREAD_VARS}}
+    default = {k: v for k, v in base.items() if k not in THREAD_VARS}
     for label, env in (("1 thread", one), ("default threads", default)):
         print(child(["--timings", label], env), end="", flush=True)
     run_memory()
