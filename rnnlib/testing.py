@@ -27,6 +27,9 @@ FLOAT32 = Tolerance(rtol=1e-5, atol=1e-5)
 GRADIENT = Tolerance(rtol=1e-9, atol=1e-9)
 """Hand-written gradients against torch's autograd, float64 (a longer chain of round-off)."""
 
+EXACT = Tolerance(rtol=0.0, atol=0.0)
+"""The same numbers read twice (a view, a copy), not recomputed: no difference at all."""
+
 FINITE_DIFFERENCE = Tolerance(rtol=1e-6, atol=1e-6)
 """Hand-written gradients against central differences (:func:`rnnlib.gradcheck`), float64."""
 
