@@ -16,6 +16,7 @@ from conftest import (
     assert_grad_close,
     configs,
     is_lstm,
+    lib_pack,
     make_cell_twins,
     make_module_twins,
     numpy_state_dict,
@@ -29,6 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_backward import draw_case, state_parts, torch_backward
 
+import rnnlib
 from rnnlib import reference
 
 F64 = np.float64
@@ -197,20 +199,18 @@ def test_lstmp_cell_in_a_layer_matches_torch():
 # --------------------------------------------------------------------------- the whole module
 def reference_case(cfg, case):
     """The case as :func:`reference.rnn` takes it: time-major padded x, states with a batch."""
+    lengths = np.asarray(cfg.lengths) if cfg.packed else None
     if cfg.form == "unbatched":
         x = case.x[:, None]
     else:
         x = case.x.swapaxes(0, 1) if cfg.batch_first else case.x
-    batch = x.shape[1]
-    if case.state is None:
-        hx = random_state(np.random.default_rng(0), cfg.kind, cfg.state_lead, batch,
-                          cfg.hidden_size, F64, out_size=cfg.h_out)
-        hx = reference.each(np.zeros_like, hx)
-    else:
-        hx = case.state
-        if cfg.form == "unbatched":
-            hx = reference.each(lambda s: s[:, None], hx)
-    return x, hx, (np.asarray(cfg.lengths) if cfg.packed else None)
+    if case.state is None:  # the modules' default: zeros
+        zeros = [np.zeros((cfg.state_lead, x.shape[1], size)) for size in (cfg.h_out,
+                                                                          cfg.hidden_size)]
+        return x, tuple(zeros) if is_lstm(cfg.kind) else zeros[0], lengths
+    if cfg.form == "unbatched":
+        return x, reference.each(lambda s: s[:, None], case.state), lengths
+    return x, case.state, lengths
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -249,7 +249,7 @@ def test_rnn_and_rnn_backward_match_torch(kind, form, data):
         h_n_t = reference.each(lambda s: s[:, None], h_n_t)
     assert_state(h_n, h_n_t, f"h_n of {what}")
 
-    dy, dhx = padded_output_grad(cfg, case, y.shape), case.g_state
+    dy, dhx = padded_output_grad(cfg, case), case.g_state
     if cfg.form == "unbatched":
         dhx = reference.each(lambda s: s[:, None], dhx)
     dx, dh0, grads = reference.rnn_backward(MODES[cfg.kind], x, hx, params, dy, dhx, **options)
@@ -266,20 +266,16 @@ def test_rnn_and_rnn_backward_match_torch(kind, form, data):
         assert_grad_close(grads[name], e, f"d{name} of {what}")
 
 
-def padded_output_grad(cfg, case, shape):
+def padded_output_grad(cfg, case):
     """The case's gradient of the output as a time-major padded (L, N, D * H_out) array."""
     if cfg.form == "unbatched":
         return case.g_out[:, None]
     if not cfg.packed:
         return case.g_out.swapaxes(0, 1) if cfg.batch_first else case.g_out
-    lengths = np.asarray(cfg.lengths)
-    order = np.argsort(-lengths, kind="stable")  # packed rows: step by step, longest first
-    dy, row = np.zeros(shape), 0
-    for t in range(cfg.seq_len):
-        for b in order[lengths[order] > t]:
-            dy[t, b] = case.g_out[row]
-            row += 1
-    return dy
+    packed = lib_pack(case.x, cfg.lengths, cfg.batch_first, cfg.form == "packed_sorted")
+    padded, _ = rnnlib.pad_packed_sequence(packed._replace(data=case.g_out),
+                                           total_length=cfg.seq_len)
+    return padded
 
 
 def test_dropout_mask_keeps_with_probability_one_minus_p_and_rescales():
