@@ -5,14 +5,20 @@
 * No chapter defines its own tolerances (``TOL...``) or comparison helper (``check``,
   ``max_err``): the book has one apparatus, :mod:`rnnlib.testing`.
 * No chapter imports ``rnnlib.cells``, which the reference replaced.
+* Each chapter of Parts I and II stays within its budget of prose words and visible code lines
+  (``scripts/budgets.py`` measures them; Parts III and IV join when their editions land).
 """
 
 import ast
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+from budgets import budget, measure  # noqa: E402
 
 CHAPTERS = sorted((Path(__file__).parent.parent / "chapters").glob("*.ipynb"))
 FAST_PATH_ALLOWED = {"13_performance.ipynb"}  # the chapter that explains the fast path
@@ -52,3 +58,15 @@ def test_chapter_uses_the_one_apparatus(path):
             names = [getattr(node, "module", None) or ""] + [a.name for a in node.names]
             assert not any(n.startswith("rnnlib.cells") for n in names), (
                 f"{path.name} imports rnnlib.cells, which rnnlib.reference replaced")
+
+
+BUDGETED = [p for p in CHAPTERS if p.name[:2] in {"01", "02", "03", "04", "05", "06", "07", "08"}]
+
+
+@pytest.mark.parametrize("path", BUDGETED, ids=lambda p: p.name)
+def test_chapter_within_budget(path):
+    words, code = measure(json.loads(path.read_text(encoding="utf-8")))
+    max_words, max_code = budget(path.name)
+    assert words <= max_words and code <= max_code, (
+        f"{path.name}: {words} words of prose (budget {max_words}) and {code} visible code "
+        f"lines (budget {max_code}); run scripts/budgets.py")
