@@ -1,6 +1,6 @@
 """rnnlib: torch.nn's recurrent modules written from scratch in NumPy, forward and backward."""
 
-from . import reference, testing  # the book's readable implementation, and its checks
+from . import init, reference, testing  # initialisers, the readable implementation, checks
 from .cellmodules import GRUCell, LSTMCell, RNNCell
 from .clip import clip_grad_norm_
 from .gradcheck import gradcheck
@@ -15,11 +15,13 @@ from .packing import (
     pad_packed_sequence,
     pad_sequence,
 )
+from .state import InitialState
 
 __all__ = [
+    "InitialState",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
     "pad_sequence", "SGD", "Adam", "clip_grad_norm_", "gradcheck", "reference",
-    "testing",
+    "testing", "init",
     "Linear", "cross_entropy", "log_softmax",
 ]
