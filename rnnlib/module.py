@@ -19,6 +19,7 @@ class Module:
         self._params = initialise(shapes, hidden_size, self.dtype, self.generator)
         self.training = True
         self._tape = None
+        self._differentiated = False  # whether backward consumed the latest forward's tape
         self.zero_grad()
 
     def __getattr__(self, name):
@@ -27,8 +28,8 @@ class Module:
             return params[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
-    def __call__(self, *args):
-        return self.forward(*args)
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
 
     def __repr__(self):
         return f"{type(self).__name__}({self.extra_repr()})"
@@ -82,9 +83,20 @@ class Module:
     def _recorded(self):
         """The latest forward pass's tape; backward consumes it once it has checked its input."""
         if self._tape is None:
-            raise RuntimeError(f"{type(self).__name__}.backward() needs a forward call first "
-                               "(each forward call can be differentiated once)")
+            who = f"{type(self).__name__}.backward()"
+            if self._differentiated:
+                raise RuntimeError(
+                    f"{who} was already called for the latest forward call: backward() consumes "
+                    "what forward() recorded, so call forward() again before differentiating "
+                    "again (torch's error: Trying to backward through the graph a second time)")
+            raise RuntimeError(f"{who} needs a forward call first: it differentiates the latest "
+                               "forward call")
         return self._tape
+
+    def _consume(self):
+        """Drop the tape once backward has used it: each forward call is differentiated once."""
+        self._tape = None
+        self._differentiated = True
 
 
 def as_modules(modules, who):

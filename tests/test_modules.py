@@ -220,3 +220,22 @@ def test_packed_sequence_is_a_namedtuple_with_torchs_fields():
     data, batch_sizes, sorted_indices, unsorted_indices = packed
     assert sorted_indices is None and unsorted_indices is None
     assert batch_sizes.dtype == np.int64
+
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_state_by_keyword_and_a_second_backward(kind):
+    """``m(x, hx=h)`` as in torch; a second backward of one forward names its cause."""
+    m = getattr(rnnlib, kind)(3, 4, dtype=np.float64, seed=0)
+    with pytest.raises(RuntimeError, match=r"needs a forward call first"):
+        m.backward()
+    x = np.linspace(-1, 1, 2 * 5 * 3).reshape(2, 5, 3)  # (L, N, H_in)
+    h = np.full((1, 5, 4), 0.3)
+    hx = (h, -h) if kind == "LSTM" else h
+    out_keyword = m(x, hx=hx)[0].copy()
+    out_positional = m(x, hx)[0]
+    np.testing.assert_array_equal(out_keyword, out_positional)
+    m.backward(np.ones_like(out_positional))
+    with pytest.raises(RuntimeError, match=r"already called for the latest forward call.*"
+                                           r"call forward\(\) again"):
+        m.backward(np.ones_like(out_positional))
