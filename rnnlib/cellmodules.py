@@ -52,7 +52,9 @@ class RNNCellBase(Module):
         batch = None if unbatched else x.shape[0]
         form = InputForm("unbatched (1-D)", None) if unbatched else InputForm("batched (2-D)", 0)
         names = ("h", "c")[: self._state_count]
-        states = read_state(hx, self._shapes(batch), self.dtype, names, who, form=form)
+        features = ("features", "hidden_size")
+        axes = [(features,) if unbatched else (None, features)] * len(names)
+        states = read_state(hx, self._shapes(batch), self.dtype, names, who, form=form, axes=axes)
         n = 1 if unbatched else batch  # explicit sizes: reshape(-1, 0) is ambiguous
         rows = x.reshape(n, self.input_size)  # (N, H_in); unbatched (H_in,) -> (1, H_in)
         h, c = [s.reshape(n, self.hidden_size) for s in states] + [None] * (2 - len(states))
@@ -78,7 +80,7 @@ class RNNCellBase(Module):
         names = ("grad_h", "grad_c")[: self._state_count]
         grads = read_state(grad_hx, self._shapes(batch), self.dtype, names, who,
                            optional_entries=True)
-        self._tape = None
+        self._consume()
         n = 1 if batch is None else batch
         dh, dc = [g.reshape(n, self.hidden_size) for g in grads] + [None] * (2 - len(grads))
         dy = np.zeros_like(dh)  # a cell's only output is its state

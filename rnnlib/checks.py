@@ -36,8 +36,9 @@ def as_array(value, dtype, name):
                         f"{_NOT_NUMBERS[array.dtype.kind]}, which are not numbers "
                         f"(NumPy dtype {array.dtype})")
     if array.dtype != dtype:
-        hint = (f"; cast it with .astype(np.{dtype}) or build the module with "
-                f"dtype=np.{array.dtype}" if array.dtype.kind == "f" else "")
+        hint = f"; cast it with .astype(np.{dtype})"  # integers and booleans too, as torch says
+        if array.dtype.kind == "f":
+            hint += f" or build the module with dtype=np.{array.dtype}"
         raise TypeError(f"{name} must be an array of {dtype} (the module's dtype), "
                         f"got dtype {array.dtype}{hint}")
     return array
@@ -72,11 +73,13 @@ def check_steps(steps, shape, who):
                          f"no output and no h_n)")
 
 
-def check_state(array, expected, name, who, form=None):
-    """Refuse a state whose shape is not ``expected``, saying why when ``form`` tells.
+def check_state(array, expected, name, who, form=None, axes=None):
+    """Refuse a state whose shape is not ``expected``, saying why when ``form`` or ``axes`` tell.
 
     A state with the wrong number of dimensions is explained by how the input was read (batched
-    or unbatched), one with the wrong batch size by the input's batch size.
+    or unbatched), one with the wrong batch size by the input's batch size, and one with a wrong
+    other dimension by ``axes``: one ``(what it counts, the rule that sets it)`` pair per
+    dimension, e.g. ``("rows", "num_layers * num_directions")``, or None for the batch axis.
     """
     expected = tuple(expected)
     if array.shape == expected:
@@ -90,7 +93,15 @@ def check_state(array, expected, name, who, form=None):
         raise ValueError(f"{who}: {name} has batch size {array.shape[axis]} but the input has "
                          f"batch size {expected[axis]}; expected {name} of shape {expected}, "
                          f"got {array.shape}")
-    check_shape(array, expected, name)
+    if axes is not None and array.ndim == len(expected):
+        for got, want, meaning in zip(array.shape, expected, axes, strict=True):
+            if got != want and meaning is not None:
+                counts, rule = meaning  # e.g. "rows": "1 row", "2 rows"
+                counts = counts.removesuffix("s") if got == 1 else counts
+                raise ValueError(f"{who}: {name} has {got} {counts} but the module needs {rule} "
+                                 f"= {want}; expected {name} of shape {expected}, got "
+                                 f"{array.shape}")
+    raise ValueError(f"{who}: Expected {name} of shape {expected}, got {array.shape}")
 
 
 def positive_int(value, name, minimum=1):
@@ -125,7 +136,15 @@ def flag(value, name):
     return value
 
 
-def read_state(value, shapes, dtype, names, who, optional_entries=False, form=None):
+def _described(value):
+    """A refused state in words: "a tuple of 3 items", "one ndarray of shape (1, 3, 6)"."""
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
+    shape = getattr(value, "shape", None)
+    return f"one {type(value).__name__}" + ("" if shape is None else f" of shape {tuple(shape)}")
+
+
+def read_state(value, shapes, dtype, names, who, optional_entries=False, form=None, axes=None):
     """A recurrent state (one array, or a tuple for the LSTM) as a tuple of checked arrays.
 
     Args:
@@ -133,20 +152,22 @@ def read_state(value, shapes, dtype, names, who, optional_entries=False, form=No
         shapes: the expected shape of each array; names: their names, e.g. ``("h_0", "c_0")``.
         optional_entries: allow None inside the tuple (zeros), as for gradients.
         form: the :class:`InputForm` the input was read as, to explain a refused shape.
+        axes: for each array, what its dimensions count (see :func:`check_state`).
     """
     if value is None:
         return tuple(np.zeros(shape, dtype) for shape in shapes)
     if len(names) == 1 and isinstance(value, (tuple, list)):
-        raise TypeError(f"{who} expects {names[0]} as one array, got a {type(value).__name__}")
+        pair = "; a pair of states is an LSTM's" if len(value) == 2 else ""
+        raise TypeError(f"{who} expects {names[0]} as one array, got {_described(value)}{pair}")
     if len(names) > 1 and not (isinstance(value, (tuple, list)) and len(value) == len(names)):
-        raise TypeError(f"{who} expects a tuple ({', '.join(names)}), "
-                        f"got {type(value).__name__}")
+        raise TypeError(f"{who} expects a tuple ({', '.join(names)}) of {len(names)} arrays, "
+                        f"got {_described(value)}")
     values = value if len(names) > 1 else (value,)
     arrays = []
-    for array, shape, name in zip(values, shapes, names, strict=True):
+    for index, (array, shape, name) in enumerate(zip(values, shapes, names, strict=True)):
         if array is None and optional_entries:
             array = np.zeros(shape, dtype)
         array = as_array(array, dtype, name)
-        check_state(array, shape, name, who, form)
+        check_state(array, shape, name, who, form, None if axes is None else axes[index])
         arrays.append(array)
     return tuple(arrays)

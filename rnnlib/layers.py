@@ -65,6 +65,14 @@ class RNNBase(Module):
         sizes = (self.proj_size or self.hidden_size, self.hidden_size)
         return [layout.state_shape(count, size) for size in sizes[: len(self._state_names)]]
 
+    def _state_axes(self, layout):
+        """What each dimension of h (and c) counts, to explain a refused state's shape."""
+        rows = ("rows", "num_layers * num_directions")
+        h_features = ("features", "proj_size") if self.proj_size else ("features", "hidden_size")
+        batch = () if layout.unbatched else (None,)  # the batch axis is explained by the input's
+        return [(rows, *batch, features)
+                for features in (h_features, ("features", "hidden_size"))[: len(self._state_names)]]
+
     def _pack_state(self, states):
         """(h,) or (h, c) as the caller receives it: h alone, or the tuple (h, c)."""
         return states if self.mode == "LSTM" else states[0]
@@ -74,7 +82,7 @@ class RNNBase(Module):
         who = type(self).__name__
         rows, layout = read_input(input, self.dtype, self.input_size, self.batch_first, who)
         states = read_state(hx, self._state_shapes(layout), self.dtype, self._state_names, who,
-                            form=layout.form)
+                            form=layout.form, axes=self._state_axes(layout))
         h0, c0 = ([layout.sort_state(s) for s in states] + [None])[:2]  # c0 is None but for LSTM
         self._tape = None  # its buffers are about to be reused
         self._tape_buffers.restart()
@@ -130,7 +138,7 @@ class RNNBase(Module):
         states = read_state(grad_hx, self._state_shapes(layout), self.dtype, names, who,
                             optional_entries=True)
         dh, dc = ([layout.sort_state(s) for s in states] + [None])[:2]
-        self._tape = None
+        self._consume()
         dh0, dc0 = np.empty_like(dh), None if dc is None else np.empty_like(dc)
         for layer in reversed(range(self.num_layers)):
             mask, tapes = layers[layer]

@@ -57,7 +57,7 @@ class Linear(Module):
         if grad.shape != expected:
             raise ValueError(f"Linear.backward: Expected grad_output of shape {expected} (the "
                              f"output's), got {grad.shape}")
-        self._tape = None
+        self._consume()
         rows, grad_rows = x.reshape(-1, self.in_features), grad.reshape(-1, self.out_features)
         grads = {"weight": grad_rows.T @ rows}  # (H_out, H_in): summed over every leading index
         if self.bias_enabled:
