@@ -8,11 +8,15 @@ import numpy as np
 class PackedSequence(NamedTuple):
     """A batch of sequences of different lengths, stored time step by time step.
 
-    Fields (equal to torch's for the same input):
+    Fields (equal to torch's for the same input when the lengths are distinct; with equal
+    lengths, torch's order among them is unspecified, because its sort is not stable, so
+    ``sorted_indices``, ``unsorted_indices`` and the order of ``data``'s rows may differ from
+    torch's, while the unpacked output and ``h_n`` of a layer agree):
         data: (T, *) the rows of step 0 for every sequence, then step 1's, ...; T = sum of lengths.
         batch_sizes: (L,) int64, how many sequences are still running at each step.
-        sorted_indices: (N,) int64, the original index of each sorted position, or None when the
-            batch was packed with ``enforce_sorted=True``.
+        sorted_indices: (N,) int64, the original index of each sorted position (equal lengths
+            in their original order), or None when the batch was packed with
+            ``enforce_sorted=True``.
         unsorted_indices: (N,) int64, the inverse permutation, or None.
     """
 
@@ -56,7 +60,9 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
             and booleans are refused, not truncated).
         batch_first: whether the batch dimension comes first.
         enforce_sorted: if True, ``lengths`` must be non-increasing; if False the batch is sorted
-            here and the permutation is kept in ``sorted_indices``/``unsorted_indices``.
+            here, by decreasing length and stably (equal lengths keep their order, where torch's
+            order among them is unspecified), and the permutation is kept in
+            ``sorted_indices``/``unsorted_indices``.
 
     Returns:
         A :class:`PackedSequence`.
