@@ -84,3 +84,41 @@ def test_dropout_with_one_layer_warns_like_torch():
         torch.nn.LSTM(3, 4, dropout=0.5)
     with pytest.warns(UserWarning, match="num_layers=1"):
         rnnlib.LSTM(3, 4, dropout=0.5)
+
+
+@pytest.mark.parametrize("library", ["torch", "rnnlib"])
+def test_dropout_masks_are_independent_draws_at_every_step(library):
+    """The mask between two layers drops a fraction p, keeps the rest at exactly 1 / (1 - p),
+    and is drawn afresh at every step: an entry's status changes between two steps in a
+    fraction 2p(1 - p), where one mask reused at every step (variational dropout) would give 0.
+
+    A probe makes the mask its output: layer 0 (zero weights, bias 1) outputs 1 at every step,
+    layer 1 (ReLU, W_ih = I, all else 0) outputs what it reads. The fractions are tested within
+    5 standard errors of independent draws; the status changes over disjoint pairs of steps
+    (0, 1), (2, 3), ..., so that the indicators are independent.
+    """
+    p, steps, batch, hidden = 0.4, 50, 20, 100
+    torch.manual_seed(0)
+    probe = torch.nn.RNN(hidden, hidden, num_layers=2, nonlinearity="relu", dropout=p).double()
+    weights = {name: torch.zeros_like(v) for name, v in probe.state_dict().items()}
+    weights["bias_ih_l0"] = torch.ones(hidden, dtype=torch.float64)
+    weights["weight_ih_l1"] = torch.eye(hidden, dtype=torch.float64)
+    probe.load_state_dict(weights)
+    zeros = np.zeros((steps, batch, hidden))  # the input, never read
+    if library == "torch":
+        mask = to_numpy(probe.train()(to_torch(zeros))[0])
+    else:
+        twin = rnnlib.RNN(hidden, hidden, num_layers=2, nonlinearity="relu", dropout=p,
+                          dtype=np.float64, seed=0)
+        twin.load_state_dict(numpy_state_dict(probe))
+        mask = twin.train()(zeros)[0]
+    assert_close(mask[mask != 0], np.full((mask != 0).sum(), 1 / (1 - p)),
+                 what=f"{library}: the kept entries")
+    dropped = (mask == 0).mean()
+    se = np.sqrt(p * (1 - p) / mask.size)
+    assert abs(dropped - p) < 5 * se, f"{library}: dropped {dropped:.4f}, expected p = {p}"
+    changed = ((mask[0::2] == 0) != (mask[1::2] == 0)).mean()  # disjoint pairs of steps
+    q = 2 * p * (1 - p)
+    se_q = np.sqrt(q * (1 - q) / mask[0::2].size)
+    assert abs(changed - q) < 5 * se_q, (
+        f"{library}: status changed in {changed:.4f} of step pairs, expected 2p(1-p) = {q}")
