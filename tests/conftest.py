@@ -346,19 +346,35 @@ def assert_state_close(actual, expected, what):
 def assert_packed_equal(actual, expected, what, close=True):
     """rnnlib PackedSequence vs torch PackedSequence field by field.
 
-    data is compared with assert_close (``close=True``) or exactly; batch_sizes and the two index
-    arrays exactly (int64), None where torch has None.
+    data is compared with assert_close (``close=True``) or exactly; batch_sizes exactly. Where
+    the lengths are distinct, the two index arrays must equal torch's (int64, None where torch
+    has None) and so must data row for row. Where lengths tie, torch's order among the tied
+    sequences is unspecified (its sort is not stable), so each sequence's rows are compared
+    instead, found through each side's own ``sorted_indices``.
     """
     assert isinstance(actual, rnnlib.PackedSequence), (
         f"{what}: expected rnnlib.PackedSequence, got {type(actual).__name__}")
-    if close:
-        assert_close(actual.data, to_numpy(expected.data), what=f"{what}.data")
-    else:
-        assert_same(actual.data, to_numpy(expected.data), what=f"{what}.data")
+    compare = assert_close if close else assert_same
     assert_same(actual.batch_sizes, to_numpy(expected.batch_sizes), f"{what}.batch_sizes")
+    lengths = (np.arange(actual.batch_sizes[0])[:, None] < actual.batch_sizes).sum(axis=1)
+    if expected.sorted_indices is not None and len(set(lengths)) < len(lengths):
+        order = np.argsort(actual.unsorted_indices)  # rnnlib's sorted_indices, checked below
+        assert_same(actual.sorted_indices, order, f"{what}.sorted_indices (inverse of unsorted)")
+        torch_rows = _rows_by_sequence(to_numpy(expected.data), actual.batch_sizes,
+                                       to_numpy(expected.sorted_indices))
+        compare(_rows_by_sequence(actual.data, actual.batch_sizes, actual.sorted_indices),
+                torch_rows, what=f"{what}.data by sequence")
+        return
+    compare(actual.data, to_numpy(expected.data), what=f"{what}.data")
     assert_same(actual.sorted_indices, to_numpy(expected.sorted_indices), f"{what}.sorted_indices")
     assert_same(actual.unsorted_indices, to_numpy(expected.unsorted_indices),
                 f"{what}.unsorted_indices")
+
+
+def _rows_by_sequence(data, batch_sizes, sorted_indices):
+    """Packed rows (T, ...) reordered by (sequence in the caller's order, step)."""
+    keys = [(sorted_indices[j], t) for t, n in enumerate(batch_sizes) for j in range(n)]
+    return data[sorted(range(len(keys)), key=keys.__getitem__)]
 
 
 def scaled_settings(factor):
