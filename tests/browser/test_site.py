@@ -4,6 +4,7 @@ and no serious accessibility violation; the search works; screenshots in light a
 import json
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -252,6 +253,23 @@ def test_search_finds_lstm(new_context, site_url):
     results.first.wait_for(timeout=60_000)
     hrefs = results.evaluate_all("els => els.map(a => a.getAttribute('href'))")
     assert any("lstm" in href for href in hrefs), f"searching LSTM found only {hrefs}"
+
+
+@pytest.mark.parametrize("message", [
+    "input.size(-1) must be equal to input_size",
+    "Expected hidden size",
+    "dropout option adds dropout after all but last recurrent layer",
+    "Trying to backward through the graph a second time",
+])
+def test_search_finds_an_error_message_in_the_errors_appendix(new_context, site_url, message):
+    """A reader who pastes torch's message into the search box lands on its entry."""
+    page = new_context(viewport=DESKTOP).new_page()
+    page.goto(site_url + "search.html?q=" + urllib.parse.quote(message))
+    results = page.locator("#search-results ul.search li a")
+    results.first.wait_for(timeout=60_000)
+    hrefs = results.evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    assert any("appendix_errors" in href for href in hrefs), (
+        f"searching {message!r} found only {hrefs}")
 
 
 def _pages_with_most_figures(count=2):
