@@ -197,6 +197,8 @@ def rnn_cell():
     label(ax, (0.55, 1.12), "(N, $H_{in}$)", size=SMALL, color=MUTED)
     hh = box(ax, (2.8, 2.95), r"$h_{t-1} W_{hh}^\top + b_{hh}$", size=(2.2, 0.6))
     ih = box(ax, (2.8, 1.45), r"$x_t W_{ih}^\top + b_{ih}$", size=(2.2, 0.6))
+    label(ax, (2.8, 3.42), "state part  gh", size=SMALL, color=MUTED)
+    label(ax, (2.8, 1.92), "input part  gi", size=SMALL, color=MUTED)
     label(ax, (2.8, 2.45), "$W_{hh}$: (H, H)    $b_{hh}$: (H,)", size=SMALL, color=MUTED)
     label(ax, (2.8, 0.95), "$W_{ih}$: (H, $H_{in}$)    $b_{ih}$: (H,)", size=SMALL,
           color=MUTED)
@@ -248,8 +250,7 @@ def rnn_unrolled():
     label(ax, (6.98, 2.1), "$h_n$")
     label(ax, (6.98, 1.8), f"(= $h_{len(xs) - 1}$)", size=SMALL, color=MUTED)
     label(ax, (7.05, 3.42), "h_n == output[-1]", size=SMALL + 1, mono=True, color=FWD)
-    label(ax, (7.05, 3.12), "(1 layer, 1 direction)", size=SMALL, color=FWD)
-    arrow(ax, (6.98, 2.95), (6.98, 2.32), color=FWD, dashed=True)
+    arrow(ax, (6.98, 3.22), (6.98, 2.32), color=FWD, dashed=True)
     label(ax, (4.0, 0.15), "the same $W_{ih}$, $W_{hh}$, $b_{ih}$, $b_{hh}$ are used at every "
           f"time step  t = 0 … L − 1  (here L = {len(xs)})", size=SMALL + 1)
     return fig
@@ -462,7 +463,7 @@ def final_state_label(ax, xy: Point, index: int, what: str, when: str, color: st
 
 
 def stacked_bidirectional():
-    """num_layers=2, bidirectional=True over three time steps, with h_n indices."""
+    """num_layers=2, bidirectional=True over three time steps, with h_0 and h_n indices."""
     fig, ax = new_figure(8.4, 5.6)
     for t, x in enumerate(COLUMNS):
         label(ax, (x, 0.3), f"$x_{t}$")
@@ -472,9 +473,19 @@ def stacked_bidirectional():
     for t, c in enumerate(bidi_layer(ax, 1, 2.92)):
         arrow(ax, c.top(), (c.x, 5.15))
         label(ax, (c.x, 5.32), f"output[{t}]", size=SMALL + 1, mono=True)
+    for k, feed_y in enumerate((0.7, 2.92)):  # each chain starts from its own row of h_0
+        fwd_y, rev_y = feed_y + 0.6, feed_y + 1.2
+        arrow(ax, (1.98, fwd_y), (COLUMNS[0] - OFFSET - CELL[0] / 2, fwd_y), color=FWD,
+              dashed=True)
+        label(ax, (1.93, fwd_y), f"h_0[{2 * k}]", size=SMALL, mono=True, ha="right", color=FWD)
+        arrow(ax, (6.82, rev_y), (COLUMNS[-1] + OFFSET + CELL[0] / 2, rev_y), color=REV,
+              dashed=True)
+        label(ax, (6.87, rev_y), f"h_0[{2 * k + 1}]", size=SMALL, mono=True, ha="left",
+              color=REV)
     label(ax, (6.95, 5.22), "output[t] =", size=SMALL, mono=True, ha="left")
-    label(ax, (6.95, 4.99), "[fwd_t ; rev_t]", size=SMALL, mono=True, ha="left")
-    label(ax, (6.95, 4.76), "of the top layer", size=SMALL, color=MUTED, ha="left")
+    label(ax, (6.95, 4.97), r"$[\,\overrightarrow{h}_t\,;\ \overleftarrow{h}_t\,]$", size=SMALL + 1,
+          ha="left")
+    label(ax, (6.95, 4.72), "of the top layer", size=SMALL, color=MUTED, ha="left")
     label(ax, (6.95, 2.7), "layer 1 input =", size=SMALL, ha="left", color=MUTED)
     label(ax, (6.95, 2.47), "layer 0 [fwd ; rev]", size=SMALL, ha="left", color=MUTED)
     for k, (name, color) in enumerate([("forward", FWD), ("reverse", REV)]):

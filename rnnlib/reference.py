@@ -25,14 +25,14 @@ import numpy as np
 
 
 def sigmoid(x):
-    """σ(x) = 1 / (1 + exp(-x)), computed without overflow for any finite x (chapter 1)."""
+    """σ(x) = 1 / (1 + exp(-x)), computed without overflow for any finite x (chapter 3)."""
     e = np.exp(-np.abs(x))  # in (0, 1]
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def affine(x, w, kind):
     """``x W_kind^T + b_kind`` for ``kind`` "ih" or "hh"; no bias when w has none (chapter 1)."""
-    out = x @ w[f"weight_{kind}"].T  # (N, G*H)
+    out = x @ w[f"weight_{kind}"].T  # (N, H); the LSTM's and GRU's stacked gates: (N, 4H), (N, 3H)
     return out + w[f"bias_{kind}"] if f"bias_{kind}" in w else out
 
 
@@ -91,7 +91,7 @@ def gru_cell(x, h, w):
     r = sigmoid(gi_r + gh_r)
     z = sigmoid(gi_z + gh_z)
     n = np.tanh(gi_n + r * gh_n)
-    return (1 - z) * n + z * h
+    return (1 - z) * n + z * h  # torch computes n + z * (h - n): equal up to rounding
 
 
 def output(hx):
@@ -100,7 +100,7 @@ def output(hx):
 
 
 def each(fn, *states):
-    """``fn`` applied to states, or to each part of LSTM states (h, c) in turn (chapter 5)."""
+    """``fn(*states)``, or for LSTM states (h, c) the pair ``(fn(*hs), fn(*cs))`` (chapter 5)."""
     if isinstance(states[0], tuple):
         return tuple(fn(*parts) for parts in zip(*states, strict=True))
     return fn(*states)
@@ -131,7 +131,7 @@ def pick(hx, index):
 
 
 def weights(params, layer=0, reverse=False):
-    """One layer-direction's parameters from a module's state_dict, without the suffix (chapter 5).
+    """One layer-direction's parameters from a module's state_dict, without the suffix (chapter 3).
 
     ``weights(params, 1, reverse=True)["weight_ih"]`` is ``params["weight_ih_l1_reverse"]``.
     """
@@ -151,15 +151,15 @@ def stack(run_layer, x, num_layers, dropout=0.0, rng=None):
 
     Args:
         run_layer: ``run_layer(k, x)`` runs layer k over its input x (L, N, ·) and returns its
-            output and the list of its final states, one per direction.
+            output and a list of its final state(s).
         x: (L, N, H_in) the sequence.
         num_layers: K, the number of layers.
         dropout: the probability p of dropout on each layer's input but the first.
         rng: a NumPy Generator to draw the dropout masks in training mode; None to evaluate.
 
     Returns:
-        The top layer's output, and the final states stacked, layer by layer: (K, N, ·) for
-        one direction per layer.
+        The top layer's output, and every layer's final state(s) stacked in order, layer by
+        layer: (K, N, ·) when each layer returns one.
     """
     finals = []
     for k in range(num_layers):
@@ -181,7 +181,7 @@ def bidirectional_layer(cell, x, hx, w):
         hx, w: pairs: the forward direction's, then the reverse direction's.
 
     Returns:
-        output (L, N, 2 ·), the two directions' outputs side by side, forward first, and the
+        output (L, N, 2H), the two directions' outputs side by side, forward first, and the
         pair of final states.
     """
     y_fwd, h_fwd = layer(cell, x, hx[0], w[0])
