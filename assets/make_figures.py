@@ -247,10 +247,8 @@ def rnn_unrolled():
         label(ax, (c.x + 0.1, 2.78), f"$h_{t}$", size=SMALL + 1, ha="left")
         label(ax, (c.x, 3.42), f"output[{t}]", size=SMALL + 1, mono=True)
     arrow(ax, cells[-1].right(), (6.75, 2.1))
-    label(ax, (6.98, 2.1), "$h_n$")
+    label(ax, (6.98, 2.1), "h_n", mono=True)
     label(ax, (6.98, 1.8), f"(= $h_{len(xs) - 1}$)", size=SMALL, color=MUTED)
-    label(ax, (7.05, 3.42), "h_n == output[-1]", size=SMALL + 1, mono=True, color=FWD)
-    arrow(ax, (6.98, 3.22), (6.98, 2.32), color=FWD, dashed=True)
     label(ax, (4.0, 0.15), "the same $W_{ih}$, $W_{hh}$, $b_{ih}$, $b_{hh}$ are used at every "
           f"time step  t = 0 … L − 1  (here L = {len(xs)})", size=SMALL + 1)
     return fig
