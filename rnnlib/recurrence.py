@@ -61,8 +61,8 @@ def fold(cell, w):
     gate's columns multiplied by its ``cell.scales`` entry (σ(x) = (1 + tanh(x/2))/2, see
     :mod:`rnnlib.kernels`), the bias (G*H,) of the input projection, b_ih + b_hh scaled alike
     (None without biases), and the GRU's b_hn (H,), which stays inside r * (W_hn h + b_hn)
-    (else None). The transposes are contiguous copies: BLAS multiplies by a contiguous
-    right-hand side faster than by a transposed view.
+    (else None). The transposes are copies, made once per call (scaling the columns copies them
+    anyway); whether BLAS reads a copy or a transposed view faster is not what this is for.
     """
     hidden = w["weight_hh"].shape[0] // cell.gates
     scale = np.repeat(np.asarray(cell.scales, w["weight_hh"].dtype), hidden)  # (G*H,)
