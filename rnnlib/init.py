@@ -5,16 +5,18 @@ import numbers
 import numpy as np
 
 
-def _writable_float(array, name, min_ndim):
-    """Refuse what torch.nn.init would refuse, and what NumPy cannot fill in place."""
+def _writable_float(array, name, ndims, wanted):
+    """Refuse what torch.nn.init would refuse, and what NumPy cannot fill in place.
+
+    ``ndims`` tells whether a number of dimensions is accepted, ``wanted`` says which in words.
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{name}: expected a NumPy array (or a view of one) to fill in place, "
                         f"got {type(array).__name__}")
     if not np.issubdtype(array.dtype, np.floating):
         raise TypeError(f"{name}: expected a floating-point array, got dtype {array.dtype}: "
                         "an integer array cannot hold the values")
-    if array.ndim < min_ndim or (name == "eye_" and array.ndim != 2):
-        wanted = "exactly 2" if name == "eye_" else f"at least {min_ndim}"
+    if not ndims(array.ndim):
         raise ValueError(f"{name}: expected an array with {wanted} dimensions, got shape "
                          f"{array.shape}: a matrix is needed")
     if not array.flags.writeable:
@@ -47,7 +49,7 @@ def orthogonal_(array, gain=1.0, generator=None):
             number, or ``generator`` has no ``standard_normal``.
         ValueError: if ``array`` has fewer than 2 dimensions or is read-only.
     """
-    _writable_float(array, "orthogonal_", min_ndim=2)
+    _writable_float(array, "orthogonal_", lambda n: n >= 2, "at least 2")
     if not isinstance(gain, numbers.Real) or isinstance(gain, bool):
         raise TypeError(f"orthogonal_: expected a real number for gain, got {gain!r}")
     if generator is None:
@@ -79,6 +81,6 @@ def eye_(array):
         TypeError: if ``array`` is not a floating-point NumPy array.
         ValueError: if ``array`` is not 2-D or is read-only.
     """
-    _writable_float(array, "eye_", min_ndim=2)
+    _writable_float(array, "eye_", lambda n: n == 2, "exactly 2")
     array[...] = np.eye(*array.shape)
     return array

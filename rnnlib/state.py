@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .checks import as_array, positive_int
+from .checks import as_array, check_shape, positive_int
 from .module import Module
 
 
@@ -58,10 +58,7 @@ class InitialState(Module):
                             "backward returns (grad_h0, grad_c0); give each to its own "
                             "InitialState")
         grad = as_array(grad_h0, self.dtype, "grad_h0")
-        expected = (self.num_states, batch_size, self.hidden_size)
-        if grad.shape != expected:
-            raise ValueError(f"InitialState.backward: Expected grad_h0 of shape {expected}, the "
-                             f"shape of the state the forward call returned, got {grad.shape}")
+        check_shape(grad, (self.num_states, batch_size, self.hidden_size), "grad_h0")
         self._consume()
         self._accumulate({"state": grad.sum(axis=1, keepdims=True)})  # every sequence's share
 
