@@ -3,6 +3,7 @@
 from . import init, reference, testing  # initialisers, the readable implementation, checks
 from .cellmodules import GRUCell, LSTMCell, RNNCell
 from .clip import clip_grad_norm_
+from .embedding import Embedding
 from .gradcheck import gradcheck
 from .layers import GRU, LSTM, RNN
 from .linear import Linear
@@ -24,4 +25,5 @@ __all__ = [
     "pad_sequence", "SGD", "Adam", "clip_grad_norm_", "gradcheck", "reference",
     "testing", "init",
     "Linear", "cross_entropy", "log_softmax",
+    "Embedding",
 ]

@@ -24,8 +24,10 @@ def gradcheck(module, input, hx=None, eps=1e-6, seed=0):
     module's generator before every forward call, so training mode can be checked too.
 
     Args:
-        module: a float64 rnnlib module. input, hx: its forward arguments (numpy arrays, or a
-            PackedSequence input).
+        module: a float64 rnnlib module.
+        input: its forward input (a NumPy array, or a PackedSequence); an Embedding's integer
+            indices are not nudged.
+        hx: its initial state, or None to leave it out of the call.
 
     Returns:
         The largest relative error ``|analytic - numeric| / max(1, |numeric|)``.
@@ -37,7 +39,7 @@ def gradcheck(module, input, hx=None, eps=1e-6, seed=0):
 
     def run():
         module.generator.bit_generator.state = start
-        return module(input, hx)
+        return module(input) if hx is None else module(input, hx)
 
     weights = [rng.normal(size=a.shape) for a in _arrays(run())]
 
@@ -46,10 +48,12 @@ def gradcheck(module, input, hx=None, eps=1e-6, seed=0):
 
     structured = _restructure(run(), weights)
     module.zero_grad()
-    grad_input, grad_state = (module.backward(*structured) if isinstance(module, RNNBase)
-                              else module.backward(structured))
+    grads = (module.backward(*structured) if isinstance(module, RNNBase)
+             else module.backward(structured))
+    grad_input, grad_state = grads if isinstance(grads, tuple) else (grads, None)
     checks = [(p, module.grads[name].copy()) for name, p in module.named_parameters()]
-    checks += list(zip(_arrays(input), _arrays(grad_input), strict=True))
+    if grad_input is not None:  # None for integer inputs (an Embedding's indices)
+        checks += list(zip(_arrays(input), _arrays(grad_input), strict=True))
     if hx is not None:
         checks += list(zip(_arrays(hx), _arrays(grad_state), strict=True))
     worst = 0.0

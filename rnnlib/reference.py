@@ -462,3 +462,27 @@ def rnn_backward(mode, x, hx, params, dy, dhx, num_layers=1, bidirectional=False
         dy = dy * masks[k - 1] if k else dy  # through layer k's dropout
         dh0, grads = dh0_k + dh0, grads_k | grads
     return dy, each(lambda *s: np.stack(s), *dh0), {name: grads[name] for name in params}
+
+
+# Chapter 13: embeddings.
+
+def embedding(weight, indices):
+    """Row ``indices`` of ``weight`` (V, E), as ``nn.Embedding``: indices (*) -> (*, E)."""
+    return weight[indices]
+
+
+def embedding_backward(weight_shape, indices, dy, padding_idx=None):
+    """Backward of :func:`embedding`: each row's gradient is the sum of dy over the positions
+    that read it; the ``padding_idx`` row gets none.
+
+    Args:
+        weight_shape: (V, E).
+        indices: (*) integer indices, as given to the forward pass.
+        dy: ∂loss/∂y (*, E).
+        padding_idx: a row whose gradient stays zero, or None.
+    """
+    dw = np.zeros(weight_shape, dy.dtype)
+    np.add.at(dw, indices.ravel(), dy.reshape(-1, weight_shape[1]))  # repeated indices add up
+    if padding_idx is not None:
+        dw[padding_idx] = 0
+    return dw
