@@ -49,8 +49,8 @@ book: $(STAMP)
 # Every test: lint, the committed diagrams are what assets/make_figures.py draws, the strict
 # book, the website and JupyterLab in Chromium (make browser), unit tests, then every chapter
 # re-run and compared by nbval, with round-off digits masked by .nbval-sanitize.cfg (pytest runs
-# last so its summaries close the log). Both pytest
-# runs use two worker processes (pytest-xdist), each with one BLAS thread; --dist loadfile
+# last so its summaries close the log). Every pytest
+# run uses two worker processes (pytest-xdist), each with one BLAS thread; --dist loadfile
 # keeps every cell of a notebook on one worker, in order, in one kernel. --durations lists
 # the slowest tests (for nbval: cells) so regressions show.
 PYTEST_JOBS ?= 2
@@ -64,11 +64,12 @@ test: $(STAMP)
 	  -n $(PYTEST_JOBS) --dist loadfile --durations=15 $(NOTEBOOKS)
 
 # The built website in Chromium (every page) and one chapter run in JupyterLab: tests/browser,
-# which plain `pytest` leaves out. Needs `make book` first. Where Chromium is missing they are
+# which plain `pytest` leaves out. Two workers, each with its own Chromium; --dist loadgroup
+# keeps every test of one page on one worker, which loads the page once. Needs `make book` first. Where Chromium is missing they are
 # skipped with a loud warning; under CI=true that is a failure.
 .PHONY: browser
 browser: $(STAMP)
-	$(BIN)/pytest -n 0 tests/browser
+	$(BIN)/pytest -n $(PYTEST_JOBS) --dist loadgroup --durations=5 tests/browser
 
 # JupyterLab on 127.0.0.1 with a token, opened on chapters/ (the project root is served so
 # ../assets/ resolves), with the project's Lab settings lab/overrides.json: see scripts/lab.py.

@@ -1,6 +1,9 @@
 """Single-step recurrent cells RNNCell, LSTMCell and GRUCell, mirroring torch.nn."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import recurrence
 from .checks import (
@@ -18,7 +21,8 @@ from .parameters import layer_shapes
 
 
 class RNNCellBase(Module):
-    """One time step of one layer: a recurrent layer run over a sequence of length 1."""
+    """What :class:`~rnnlib.RNNCell`, :class:`~rnnlib.LSTMCell` and :class:`~rnnlib.GRUCell`
+    share: one time step of one layer, a recurrent layer run over a sequence of length 1."""
 
     def __init__(self, mode, input_size, hidden_size, bias, dtype, seed):
         self.mode = mode
@@ -42,8 +46,20 @@ class RNNCellBase(Module):
     def _pack_state(self, states):
         return states if self.mode == "LSTM" else states[0]
 
-    def forward(self, input, hx=None):
-        """One step; see the class docstrings for shapes."""
+    def forward(
+        self,
+        input: ArrayLike,
+        hx: ArrayLike | tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """One step, as torch's ``forward(input, hx=None)``.
+
+        Args:
+            input: this step's input.
+            hx: the state h, or for LSTMCell the tuple ``(h, c)``. Default: None (zeros)
+
+        Returns:
+            h', or for LSTMCell ``(h', c')``; the class's docstring gives every shape.
+        """
         who = type(self).__name__
         x = as_array(input, self.dtype, "input")
         check_ndim(x, (1, 2), who)
@@ -64,7 +80,9 @@ class RNNCellBase(Module):
         return self._pack_state(tuple(s.reshape(self._shapes(batch)[0])
                                       for s in (h1, c1) if s is not None))
 
-    def backward(self, grad_hx):
+    def backward(
+        self, grad_hx: ArrayLike | tuple[ArrayLike | None, ArrayLike | None]
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, np.ndarray]]:
         """Backpropagate one step.
 
         Args:
@@ -90,7 +108,7 @@ class RNNCellBase(Module):
         return grad_x, self._pack_state(tuple(g.reshape(self._shapes(batch)[0])
                                               for g in (dh0, dc0) if g is not None))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             text += ", bias=False"
@@ -108,19 +126,28 @@ class RNNCell(RNNCellBase):
     with ReLU instead of tanh when ``nonlinearity='relu'``.
 
     Args:
-        input_size (H_in), hidden_size (H), bias=True, nonlinearity='tanh': as in torch
-            (sizes may be 0, as torch's cells allow: hidden_size=0 gives (N, 0) states).
-        dtype: float32 (default) or float64. seed: seeds the initialisation
-            U(-1/sqrt(H), 1/sqrt(H)).
+        input_size: H_in, the number of features of the input (0 is allowed, as in torch).
+        hidden_size: H, the number of features of the state (0 is allowed, as in torch's
+            cells: hidden_size=0 gives (N, 0) states).
+        bias: if False, the cell has no ``bias_ih`` and ``bias_hh``. Default: True
+        nonlinearity: ``'tanh'`` or ``'relu'``. Default: ``'tanh'``
+        dtype: the parameters' dtype, float32 or float64. Default: float32
+        seed: seeds the initialisation. Default: None (fresh entropy)
 
-    Parameters: ``weight_ih`` (H, H_in), ``weight_hh`` (H, H), ``bias_ih`` and ``bias_hh`` (H,).
+    Attributes:
+        weight_ih: (H, H_in).
+        weight_hh: (H, H).
+        bias_ih: (H,).
+        bias_hh: (H,).
+
+    Every parameter is drawn from U(-1/sqrt(H), 1/sqrt(H)).
 
     Inputs: input, h
-        * **input** (N, H_in), or unbatched (H_in,).
-        * **h** (N, H), or (H,) unbatched; zeros when omitted.
+        * **input**: (N, H_in), or unbatched (H_in,).
+        * **h**: (N, H), or (H,) unbatched; zeros when omitted.
 
     Outputs: h'
-        * **h'** (N, H), or (H,) unbatched.
+        * **h'**: (N, H), or (H,) unbatched.
 
     Example:
         >>> cell = RNNCell(5, 7, seed=0)
@@ -128,8 +155,9 @@ class RNNCell(RNNCellBase):
         (1, 7)
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *,
-                 dtype=np.float32, seed=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", *, dtype: DTypeLike = np.float32,
+                 seed: int | None = None):
         modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
         if nonlinearity not in modes:
             raise ValueError(f"Unknown nonlinearity {nonlinearity!r}, expected 'tanh' or 'relu'")
@@ -151,15 +179,26 @@ class LSTMCell(RNNCellBase):
         \end{array}
 
     Args:
-        input_size (H_in), hidden_size (H), bias=True: as in torch. dtype, seed: as RNNCell.
+        input_size: H_in, the number of features of the input.
+        hidden_size: H, the number of features of the states h and c.
+        bias: if False, the cell has no ``bias_ih`` and ``bias_hh``. Default: True
+        dtype: the parameters' dtype, float32 or float64. Default: float32
+        seed: seeds the initialisation. Default: None (fresh entropy)
 
-    Parameters: ``weight_ih`` (4H, H_in), ``weight_hh`` (4H, H), ``bias_ih``, ``bias_hh`` (4H,).
+    Attributes:
+        weight_ih: (4H, H_in), stacked as W_ii|W_if|W_ig|W_io.
+        weight_hh: (4H, H), stacked as W_hi|W_hf|W_hg|W_ho.
+        bias_ih: (4H,).
+        bias_hh: (4H,).
+
+    Every parameter is drawn from U(-1/sqrt(H), 1/sqrt(H)).
 
     Inputs: input, (h, c)
-        * **input** (N, H_in), or unbatched (H_in,).
-        * **h**, **c** (N, H), or (H,) unbatched; zeros when omitted.
+        * **input**: (N, H_in), or unbatched (H_in,).
+        * **h**, **c**: (N, H) each, or (H,) unbatched; zeros when omitted.
 
-    Outputs: (h', c'), each (N, H), or (H,) unbatched.
+    Outputs: (h', c')
+        * **h'**, **c'**: (N, H) each, or (H,) unbatched.
 
     Example:
         >>> cell = LSTMCell(10, 20)
@@ -168,7 +207,8 @@ class LSTMCell(RNNCellBase):
         ((1, 20), (1, 20))
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
+                 dtype: DTypeLike = np.float32, seed: int | None = None):
         super().__init__("LSTM", input_size, hidden_size, bias, dtype, seed)
 
 
@@ -184,16 +224,32 @@ class GRUCell(RNNCellBase):
         \end{array}
 
     Args:
-        input_size (H_in), hidden_size (H), bias=True: as in torch. dtype, seed: as RNNCell.
+        input_size: H_in, the number of features of the input.
+        hidden_size: H, the number of features of the state h.
+        bias: if False, the cell has no ``bias_ih`` and ``bias_hh``. Default: True
+        dtype: the parameters' dtype, float32 or float64. Default: float32
+        seed: seeds the initialisation. Default: None (fresh entropy)
 
-    Parameters: ``weight_ih`` (3H, H_in), ``weight_hh`` (3H, H), ``bias_ih``, ``bias_hh`` (3H,).
+    Attributes:
+        weight_ih: (3H, H_in), stacked as W_ir|W_iz|W_in.
+        weight_hh: (3H, H), stacked as W_hr|W_hz|W_hn.
+        bias_ih: (3H,).
+        bias_hh: (3H,).
 
-    Inputs: input, h — as RNNCell. Outputs: h' — as RNNCell.
+    Every parameter is drawn from U(-1/sqrt(H), 1/sqrt(H)).
+
+    Inputs: input, h
+        * **input**: (N, H_in), or unbatched (H_in,).
+        * **h**: (N, H), or (H,) unbatched; zeros when omitted.
+
+    Outputs: h'
+        * **h'**: (N, H), or (H,) unbatched.
 
     Example:
         >>> GRUCell(3, 4)(np.zeros(3, np.float32)).shape
         (4,)
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
+                 dtype: DTypeLike = np.float32, seed: int | None = None):
         super().__init__("GRU", input_size, hidden_size, bias, dtype, seed)

@@ -1,8 +1,12 @@
 """A table of learned vectors, one row per token, as torch.nn.Embedding, with its backward."""
 
+from __future__ import annotations
+
 import numbers
+from collections.abc import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .checks import as_array, positive_int
 from .module import Module
@@ -49,15 +53,17 @@ class Embedding(Module):
         num_embeddings: V, the number of rows (the vocabulary size).
         embedding_dim: E, the size of each vector.
         padding_idx: a row that gets no gradient (and starts at zero), for the padding token;
-            negative values count from the end, as in torch. Default: None.
-        dtype: float32 (default) or float64.
-        seed: seeds initialisation.
+            negative values count from the end, as in torch. Default: None
+        dtype: the parameters' dtype, float32 or float64. Default: float32
+        seed: seeds the initialisation. Default: None (fresh entropy)
 
-    Parameters: ``weight`` (V, E), drawn from N(0, 1) as torch's default initialisation, with
-    row ``padding_idx`` set to zero.
+    Attributes:
+        weight: the table (V, E), drawn from N(0, 1) as torch's default initialisation, with
+            row ``padding_idx`` set to zero.
 
-    Inputs: input (*), integer indices in [0, V), any shape.
-    Outputs: output (*, E).
+    Shape:
+        - Input: ``(*)``, integer indices in [0, V), any shape.
+        - Output: ``(*, E)``.
 
     Example:
         >>> emb = Embedding(10, 3, padding_idx=0)
@@ -65,8 +71,8 @@ class Embedding(Module):
         (1, 3, 3)
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, dtype=np.float32,
-                 seed=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, *,
+                 dtype: DTypeLike = np.float32, seed: int | None = None):
         self.num_embeddings = positive_int(num_embeddings, "num_embeddings")
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim")
         self.padding_idx = padding_row(padding_idx, self.num_embeddings)
@@ -77,35 +83,41 @@ class Embedding(Module):
             self._params["weight"][self.padding_idx] = 0
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+    def from_pretrained(cls, embeddings: ArrayLike, freeze: bool = True,
+                        padding_idx: int | None = None) -> Embedding:
         """An Embedding holding a copy of ``embeddings`` (V, E), as torch's ``from_pretrained``.
 
         Args:
             embeddings: (V, E) float32 or float64 array; its dtype becomes the module's.
-            freeze: if True (the default), backward leaves ``grads`` at zero and optimizers skip
-                ``weight``, as torch's do for a weight with ``requires_grad=False``.
+            freeze: if True, backward leaves ``grads`` at zero and optimizers skip ``weight``,
+                as torch's do for a weight with ``requires_grad=False``. Default: True
             padding_idx: as in the constructor; the given row is kept as it is, not zeroed.
+                Default: None
         """
         table = np.asarray(embeddings)
         if table.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: Expected embeddings of 2 dimensions "
                              f"(num_embeddings, embedding_dim), got shape {table.shape}")
-        module = cls(*table.shape, padding_idx=padding_idx, dtype=table.dtype)
+        rows, size = table.shape
+        module = cls(rows, size, padding_idx=padding_idx, dtype=table.dtype)
         module._params["weight"][...] = table
         module.freeze = bool(freeze)
         return module
 
-    def named_parameters(self):
-        """``weight``, unless frozen: then none, so that optimizers leave it as it is."""
-        return {}.items() if self.freeze else super().named_parameters()
+    def named_parameters(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``("weight", array)``, unless frozen: then nothing, so that optimizers leave it
+        as it is (torch yields a frozen weight, whose ``requires_grad=False`` keeps it out of
+        training)."""
+        if not self.freeze:
+            yield from super().named_parameters()
 
-    def forward(self, input):
-        """``input`` (*) integer indices -> (*, E)."""
+    def forward(self, input: ArrayLike) -> np.ndarray:
+        """``input`` ``(*)`` integer indices -> ``(*, E)``."""
         indices = token_indices(input, self.num_embeddings, "Embedding")
         self._tape = indices
         return embedding(self.weight, indices)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike) -> None:
         """Add the gradient of ``weight`` into ``grads`` (none on row ``padding_idx``, none at
         all when frozen). Indices have no gradient, so this returns None."""
         indices = self._recorded()
@@ -119,6 +131,6 @@ class Embedding(Module):
             self._accumulate({"weight": embedding_backward(self.weight.shape, indices, grad,
                                                            self.padding_idx)})
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

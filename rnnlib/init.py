@@ -1,5 +1,7 @@
 """Initialisation in place, with the names and semantics of torch.nn.init (orthogonal_, eye_)."""
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
@@ -23,7 +25,8 @@ def _writable_float(array, name, ndims, wanted):
         raise ValueError(f"{name}: the array is read-only, so it cannot be filled in place")
 
 
-def orthogonal_(array, gain=1.0, generator=None):
+def orthogonal_(array: np.ndarray, gain: float = 1.0,
+                generator: np.random.Generator | None = None) -> np.ndarray:
     """Fill ``array`` in place with a (semi-)orthogonal matrix times ``gain``, as torch does.
 
     The algorithm of ``torch.nn.init.orthogonal_`` (Saxe et al., 2014): draw a standard normal
@@ -37,9 +40,9 @@ def orthogonal_(array, gain=1.0, generator=None):
     Args:
         array: a floating-point NumPy array with at least 2 dimensions, or a view of one (such as
             one gate's block ``np.split(weight_hh, 4)[k]``); trailing dimensions are flattened.
-        gain: the factor the matrix is multiplied by.
+        gain: the factor the matrix is multiplied by. Default: 1.0
         generator: a ``numpy.random.Generator`` (anything with ``standard_normal(shape)``) to
-            draw from; a fresh unseeded one by default.
+            draw from. Default: None (a fresh, unseeded one)
 
     Returns:
         ``array``, filled.
@@ -72,10 +75,16 @@ def orthogonal_(array, gain=1.0, generator=None):
     return array
 
 
-def eye_(array):
+def eye_(array: np.ndarray) -> np.ndarray:
     """Fill the 2-D ``array`` in place with the identity matrix (ones on the main diagonal).
 
     As ``torch.nn.init.eye_``: a non-square array gets ones at (j, j) for j < min(rows, cols).
+
+    Args:
+        array: a 2-D floating-point NumPy array, or a view of one.
+
+    Returns:
+        ``array``, filled.
 
     Raises:
         TypeError: if ``array`` is not a floating-point NumPy array.

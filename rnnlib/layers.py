@@ -1,8 +1,11 @@
 """Multi-layer, optionally bidirectional recurrent modules RNN, LSTM and GRU, mirroring torch.nn."""
 
+from __future__ import annotations
+
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import recurrence
 from .checks import as_array, check_shape, flag, positive_int, probability, read_state
@@ -15,7 +18,8 @@ from .workspace import Workspace
 
 
 class RNNBase(Module):
-    """A stack of ``num_layers`` recurrent layers, each in one or two directions.
+    """What :class:`~rnnlib.RNN`, :class:`~rnnlib.LSTM` and :class:`~rnnlib.GRU` share: a stack
+    of ``num_layers`` recurrent layers, each in one or two directions.
 
     Layer k > 0 reads the concatenated outputs of layer k - 1 (forward direction first), passed
     through dropout in training mode. ``h_n`` stacks each layer's final states layer-major and
@@ -77,8 +81,21 @@ class RNNBase(Module):
         """(h,) or (h, c) as the caller receives it: h alone, or the tuple (h, c)."""
         return states if self.mode == "LSTM" else states[0]
 
-    def forward(self, input, hx=None):
-        """Run the stack over a sequence; see the class docstrings for shapes."""
+    def forward(
+        self,
+        input: ArrayLike | PackedSequence,
+        hx: ArrayLike | tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> tuple[np.ndarray | PackedSequence, np.ndarray | tuple[np.ndarray, np.ndarray]]:
+        """Run the stack over a sequence, as torch's ``forward(input, hx=None)``.
+
+        Args:
+            input: the sequence, padded or packed.
+            hx: ``h_0``, or for the LSTM the tuple ``(h_0, c_0)``. Default: None (zeros)
+
+        Returns:
+            ``output, h_n``, or for the LSTM ``output, (h_n, c_n)``; the class's docstring gives
+            every shape.
+        """
         who = type(self).__name__
         rows, layout = read_input(input, self.dtype, self.input_size, self.batch_first, who)
         states = read_state(hx, self._state_shapes(layout), self.dtype, self._state_names, who,
@@ -117,14 +134,18 @@ class RNNBase(Module):
         keep = self.generator.random(rows.shape) >= self.dropout
         return keep.astype(self.dtype) / self.dtype.type(1 - self.dropout)
 
-    def backward(self, grad_output=None, grad_hx=None):
+    def backward(
+        self,
+        grad_output: ArrayLike | PackedSequence | None = None,
+        grad_hx: ArrayLike | tuple[ArrayLike | None, ArrayLike | None] | None = None,
+    ) -> tuple[np.ndarray | PackedSequence, np.ndarray | tuple[np.ndarray, np.ndarray]]:
         """Backpropagate through time from the most recent forward call.
 
         Args:
-            grad_output: gradient of ``output``, same form as ``output`` (for packed input, a
-                PackedSequence or its ``data``); None means zeros.
-            grad_hx: gradient of ``h_n`` (for the LSTM, the tuple ``(h_n, c_n)``, either entry
-                may be None); None means zeros.
+            grad_output: gradient of ``output``, in the form of ``output`` (for packed input, a
+                PackedSequence or its ``data``). Default: None (zeros)
+            grad_hx: gradient of ``h_n`` (for the LSTM, of the tuple ``(h_n, c_n)``, where
+                either entry may be None). Default: None (zeros)
 
         Returns:
             ``grad_input, grad_h0``, or for the LSTM ``grad_input, (grad_h0, grad_c0)``, shaped
@@ -152,7 +173,7 @@ class RNNBase(Module):
                 dx, dh0[k], dc_k, grads = recurrence.backward(
                     self.cell, tape, select(self._params, sfx), dy, dh[k],
                     None if dc is None else dc[k], empty=self._grad_buffers.empty)
-                if dc is not None:
+                if dc0 is not None:  # an LSTM's
                     dc0[k] = dc_k
                 self._accumulate(grads, sfx)
                 grad_in = grad_in + dx
@@ -170,7 +191,7 @@ class RNNBase(Module):
         check_shape(grad_output, layout.shape(width), f"grad_output in {who}")
         return layout.to_rows(grad_output)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The constructor arguments that differ from their defaults, as torch prints them."""
         text = f"{self.input_size}, {self.hidden_size}"
         defaults = [("proj_size", 0), ("num_layers", 1), ("bias", True), ("batch_first", False),
@@ -184,22 +205,35 @@ class RNNBase(Module):
 _SHAPES = """
     Inputs: input, {state}
         * **input**: (L, N, H_in), or (N, L, H_in) with ``batch_first=True``, or unbatched
-          (L, H_in), or a :class:`rnnlib.PackedSequence` of (T, H_in) rows.
+          (L, H_in), or a :class:`~rnnlib.PackedSequence` of (T, H_in) rows.
 {state_doc}
+
     Outputs: output, {final}
         * **output**: (L, N, D * H_out) (or (N, L, D * H_out) with ``batch_first``, or
           (L, D * H_out) unbatched): the top layer's h_t for every t, forward direction first;
           a PackedSequence for packed input.
 {final_doc}
-    Shapes: N batch size, L sequence length, D = 2 if bidirectional else 1, H_in = input_size,
-    H = hidden_size, H_out = proj_size if proj_size > 0 else hidden_size.
+
+    where N is the batch size, L the sequence length, D = 2 if bidirectional else 1,
+    H_in = input_size, H = hidden_size and H_out = proj_size if proj_size > 0 else hidden_size.
 """
 
-_H_DOC = """        * **h_0** (num_layers * D, N, H_out), or (num_layers * D, H_out) unbatched;
+_H_DOC = """        * **h_0**: (num_layers * D, N, H_out), or (num_layers * D, H_out) unbatched;
           zeros when omitted. For packed input, in the caller's batch order."""
-_HN_DOC = """        * **h_n** (num_layers * D, N, H_out): each layer-direction's final state, row
+_HN_DOC = """        * **h_n**: (num_layers * D, N, H_out): each layer-direction's final state, row
           k * D + d for layer k, direction d. In reverse, the final state is the one at t = 0."""
-_C_DOC = """        * **c_0** / **c_n** (num_layers * D, N, H): the cell states, laid out as h."""
+_C_DOC = """        * **c_0**: (num_layers * D, N, H), the initial cell states, laid out as h_0."""
+_CN_DOC = """        * **c_n**: (num_layers * D, N, H), the final cell states, laid out as h_n."""
+
+_ARGS = """        bias: if False, the layers have no ``bias_ih_l[k]`` and ``bias_hh_l[k]``.
+            Default: True
+        batch_first: if True, the input and output are (N, L, ...) instead of (L, N, ...);
+            the states are not affected. Default: False
+        dropout: in training mode, zero each output of every layer but the last with this
+            probability (and scale the rest by 1 / (1 - dropout)). Default: 0.0
+        bidirectional: if True, each layer runs in both directions. Default: False"""
+_TYPE_ARGS = """        dtype: the parameters' dtype, float32 or float64. Default: float32
+        seed: seeds the initialisation and the dropout masks. Default: None (fresh entropy)"""
 
 
 class RNN(RNNBase):
@@ -211,12 +245,23 @@ class RNN(RNNBase):
     with ReLU instead of tanh when ``nonlinearity='relu'``.
 
     Args:
-        input_size (H_in), hidden_size (H), num_layers=1, nonlinearity='tanh', bias=True,
-        batch_first=False, dropout=0.0, bidirectional=False: as in torch.nn.RNN.
-        dtype: float32 (default) or float64. seed: seeds initialisation and dropout.
+        input_size: H_in, the number of features of each step's input.
+        hidden_size: H, the number of features of the state h.
+        num_layers: the number of stacked layers. Default: 1
+        nonlinearity: ``'tanh'`` or ``'relu'``. Default: ``'tanh'``
+{args}
+        proj_size: must be 0: torch's RNN accepts it only to refuse any other value, since
+            projections belong to the LSTM. Default: 0
+{type_args}
 
-    Parameters: ``weight_ih_l{k}`` (H, H_in or D*H), ``weight_hh_l{k}`` (H, H),
-    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (H,), with ``_reverse`` for the reverse direction.
+    Attributes:
+        weight_ih_l[k]: (H, H_in) for k = 0, else (H, D * H).
+        weight_hh_l[k]: (H, H).
+        bias_ih_l[k]: (H,).
+        bias_hh_l[k]: (H,).
+
+    Every parameter is drawn from U(-1/sqrt(H), 1/sqrt(H)); the reverse direction's carry the
+    suffix ``_reverse``.
     {shapes}
     Example:
         >>> rnn = RNN(5, 7)
@@ -225,9 +270,10 @@ class RNN(RNNBase):
         ((3, 2, 7), (1, 2, 7))
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0, *,
-                 dtype=np.float32, seed=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0, *,
+                 dtype: DTypeLike = np.float32, seed: int | None = None):
         modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
         if nonlinearity not in modes:
             raise ValueError(f"Unknown nonlinearity {nonlinearity!r}, expected 'tanh' or 'relu'")
@@ -250,17 +296,27 @@ class LSTM(RNNBase):
         \end{array}
 
     and, when ``proj_size > 0``, :math:`h_t = (o_t \odot \tanh(c_t)) W_{\mathrm{proj}}^T`, with
-    :math:`W_{\mathrm{proj}}` the parameter ``weight_hr_l{k}`` (torch's documentation writes
+    :math:`W_{\mathrm{proj}}` the parameter ``weight_hr_l[k]`` (torch's documentation writes
     :math:`W_{hr}`).
 
     Args:
-        input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-        bidirectional=False, proj_size=0: as in torch.nn.LSTM.
-        dtype: float32 (default) or float64. seed: seeds initialisation and dropout.
+        input_size: H_in, the number of features of each step's input.
+        hidden_size: H, the number of features of the cell state c.
+        num_layers: the number of stacked layers. Default: 1
+{args}
+        proj_size: if > 0, each layer projects its h_t to this size H_out (< H). Default: 0
+{type_args}
 
-    Parameters: ``weight_ih_l{k}`` (4H, H_in) stacked as W_ii|W_if|W_ig|W_io,
-    ``weight_hh_l{k}`` (4H, H_out), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (4H,), and
-    ``weight_hr_l{k}`` (H_out, H) when ``proj_size > 0``.
+    Attributes:
+        weight_ih_l[k]: (4H, H_in) for k = 0, else (4H, D * H_out), stacked as
+            W_ii|W_if|W_ig|W_io.
+        weight_hh_l[k]: (4H, H_out), stacked as W_hi|W_hf|W_hg|W_ho.
+        bias_ih_l[k]: (4H,).
+        bias_hh_l[k]: (4H,).
+        weight_hr_l[k]: (H_out, H), only when ``proj_size > 0``.
+
+    Every parameter is drawn from U(-1/sqrt(H), 1/sqrt(H)); the reverse direction's carry the
+    suffix ``_reverse``.
     {shapes}
     Example:
         >>> lstm = LSTM(10, 20, 2)
@@ -269,8 +325,9 @@ class LSTM(RNNBase):
         ((5, 3, 20), (2, 3, 20), (2, 3, 20))
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, *, dtype=np.float32, seed=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, *, dtype: DTypeLike = np.float32, seed: int | None = None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, dtype=dtype, seed=seed)
 
@@ -291,12 +348,21 @@ class GRU(RNNBase):
     :math:`h_{t-1}` before it.
 
     Args:
-        input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-        bidirectional=False: as in torch.nn.GRU.
-        dtype: float32 (default) or float64. seed: seeds initialisation and dropout.
+        input_size: H_in, the number of features of each step's input.
+        hidden_size: H, the number of features of the state h.
+        num_layers: the number of stacked layers. Default: 1
+{args}
+        proj_size: must be 0, as for :class:`RNN`. Default: 0
+{type_args}
 
-    Parameters: ``weight_ih_l{k}`` (3H, H_in) stacked as W_ir|W_iz|W_in, ``weight_hh_l{k}``
-    (3H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (3H,).
+    Attributes:
+        weight_ih_l[k]: (3H, H_in) for k = 0, else (3H, D * H), stacked as W_ir|W_iz|W_in.
+        weight_hh_l[k]: (3H, H), stacked as W_hr|W_hz|W_hn.
+        bias_ih_l[k]: (3H,).
+        bias_hh_l[k]: (3H,).
+
+    Every parameter is drawn from U(-1/sqrt(H), 1/sqrt(H)); the reverse direction's carry the
+    suffix ``_reverse``.
     {shapes}
     Example:
         >>> gru = GRU(1, 2, num_layers=2, bidirectional=True)
@@ -305,16 +371,21 @@ class GRU(RNNBase):
         ((2, 1, 4), (4, 1, 2))
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, *, dtype=np.float32, seed=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, *, dtype: DTypeLike = np.float32, seed: int | None = None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, dtype=dtype, seed=seed)
 
 
-RNN.__doc__ = RNN.__doc__.replace("{shapes}", _SHAPES.format(
-    state="h_0", state_doc=_H_DOC, final="h_n", final_doc=_HN_DOC))
-GRU.__doc__ = GRU.__doc__.replace("{shapes}", _SHAPES.format(
-    state="h_0", state_doc=_H_DOC, final="h_n", final_doc=_HN_DOC))
-LSTM.__doc__ = LSTM.__doc__.replace("{shapes}", _SHAPES.format(
-    state="(h_0, c_0)", state_doc=_H_DOC + "\n" + _C_DOC, final="(h_n, c_n)",
-    final_doc=_HN_DOC))
+def _document(cls, state, state_doc, final, final_doc):
+    """Fill the placeholders the three docstrings share."""
+    for placeholder, text in [("{args}", _ARGS), ("{type_args}", _TYPE_ARGS),
+                              ("{shapes}", _SHAPES.format(state=state, state_doc=state_doc,
+                                                         final=final, final_doc=final_doc))]:
+        cls.__doc__ = cls.__doc__.replace(placeholder, text)
+
+
+_document(RNN, "h_0", _H_DOC, "h_n", _HN_DOC)
+_document(GRU, "h_0", _H_DOC, "h_n", _HN_DOC)
+_document(LSTM, "(h_0, c_0)", _H_DOC + "\n" + _C_DOC, "(h_n, c_n)", _HN_DOC + "\n" + _CN_DOC)

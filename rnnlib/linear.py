@@ -1,6 +1,9 @@
 """A fully connected layer y = x W^T + b, as torch.nn.Linear, with its backward pass."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .checks import as_array, check_features, flag, positive_int
 from .module import Module
@@ -14,14 +17,20 @@ class Linear(Module):
         y = x W^T + b
 
     Args:
-        in_features (H_in), out_features (H_out), bias=True: as in torch.nn.Linear.
-        dtype: float32 (default) or float64. seed: seeds initialisation.
+        in_features: H_in, the size of each input row.
+        out_features: H_out, the size of each output row.
+        bias: if False, the layer has no ``bias``. Default: True
+        dtype: the parameters' dtype, float32 or float64. Default: float32
+        seed: seeds the initialisation. Default: None (fresh entropy)
 
-    Parameters: ``weight`` (H_out, H_in) and ``bias`` (H_out,), both drawn from
-    U(-1/sqrt(H_in), 1/sqrt(H_in)): the bound torch's default initialisation gives.
+    Attributes:
+        weight: (H_out, H_in), drawn from U(-1/sqrt(H_in), 1/sqrt(H_in)): the bound torch's
+            default initialisation gives.
+        bias: (H_out,), drawn from the same distribution.
 
-    Inputs: input (*, H_in), any number of leading dimensions.
-    Outputs: output (*, H_out).
+    Shape:
+        - Input: ``(*, H_in)``, any number of leading dimensions.
+        - Output: ``(*, H_out)``.
 
     Example:
         >>> lin = Linear(20, 10)
@@ -29,17 +38,18 @@ class Linear(Module):
         (64, 10)
     """
 
-    def __init__(self, in_features, out_features, bias=True, *, dtype=np.float32, seed=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 dtype: DTypeLike = np.float32, seed: int | None = None):
         self.in_features = positive_int(in_features, "in_features")
         self.out_features = positive_int(out_features, "out_features")
         self.bias_enabled = flag(bias, "bias")
-        shapes = {"weight": (self.out_features, self.in_features)}
+        shapes: dict[str, tuple[int, ...]] = {"weight": (self.out_features, self.in_features)}
         if self.bias_enabled:
             shapes["bias"] = (self.out_features,)
         super().__init__(shapes, self.in_features, dtype, seed)  # bound 1/sqrt(in_features)
 
-    def forward(self, input):
-        """``input`` (*, H_in) -> (*, H_out)."""
+    def forward(self, input: ArrayLike) -> np.ndarray:
+        """``input`` ``(*, H_in)`` -> ``(*, H_out)``."""
         x = as_array(input, self.dtype, "input")
         if x.ndim == 0:
             raise ValueError(f"Linear: Expected input with at least 1 dimension (*, "
@@ -48,7 +58,7 @@ class Linear(Module):
         self._tape = x
         return affine(x, self.weight, self._params.get("bias"))
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike) -> np.ndarray:
         """Gradient of the input, shaped like it; ``weight`` and ``bias`` gradients are added to
         ``grads``."""
         x = self._recorded()
@@ -65,6 +75,6 @@ class Linear(Module):
         self._accumulate(grads)
         return grad @ self.weight  # (*, H_in)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias_enabled}")

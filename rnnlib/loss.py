@@ -1,15 +1,30 @@
 """Cross-entropy of logits against class indices, as torch.nn.functional.cross_entropy."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def log_softmax(input):
-    """log(softmax(input)) over the last dimension, computed stably (max subtracted)."""
+def log_softmax(input: np.ndarray) -> np.ndarray:
+    """log(softmax(input)) over the last dimension, computed stably (max subtracted).
+
+    Args:
+        input: logits ``(*, C)``, float32 or float64.
+
+    Returns:
+        An array shaped like ``input``, in its dtype.
+
+    Example:
+        >>> np.exp(log_softmax(np.array([0.0, np.log(3.0)])))
+        array([0.25, 0.75])
+    """
     shifted = input - input.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def cross_entropy(input, target, ignore_index=-100):
+def cross_entropy(input: ArrayLike, target: ArrayLike,
+                  ignore_index: int = -100) -> tuple[float, np.ndarray]:
     r"""Mean negative log-likelihood of ``target`` under softmax(``input``), and its gradient.
 
     .. math::
@@ -22,6 +37,7 @@ def cross_entropy(input, target, ignore_index=-100):
         input: (N, C) logits, float32 or float64.
         target: (N,) integer class indices in [0, C), or ``ignore_index``.
         ignore_index: a target value whose rows count neither in the loss nor in the mean.
+            Default: -100
 
     Returns:
         ``(loss, grad_input)``: the loss as a float, and its gradient (N, C) in input's dtype

@@ -1,18 +1,25 @@
 """Variable-length batches: PackedSequence, and packing and unpacking, as torch.nn.utils.rnn."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class PackedSequence(NamedTuple):
     """A batch of sequences of different lengths, stored time step by time step.
 
-    Fields (equal to torch's for the same input when the lengths are distinct; with equal
+    The fields equal torch's for the same input when the lengths are distinct. With equal
     lengths, torch's order among them is unspecified, because its sort is not stable, so
     ``sorted_indices``, ``unsorted_indices`` and the order of ``data``'s rows may differ from
-    torch's, while the unpacked output and ``h_n`` of a layer agree):
-        data: (T, *) the rows of step 0 for every sequence, then step 1's, ...; T = sum of lengths.
+    torch's, while the unpacked output and ``h_n`` of a layer agree.
+
+    Attributes:
+        data: ``(T, *)``, the rows of step 0 for every sequence, then step 1's, ...; T is the
+            sum of the lengths.
         batch_sizes: (L,) int64, how many sequences are still running at each step.
         sorted_indices: (N,) int64, the original index of each sorted position (equal lengths
             in their original order), or None when the batch was packed with
@@ -51,18 +58,19 @@ def _lengths(lengths, batch, steps):
     return lengths.astype(np.int64)
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+def pack_padded_sequence(input: ArrayLike, lengths: ArrayLike, batch_first: bool = False,
+                         enforce_sorted: bool = True) -> PackedSequence:
     """Pack a padded batch of variable-length sequences.
 
     Args:
-        input: (L, N, *) padded sequences, or (N, L, *) with ``batch_first``.
+        input: ``(L, N, *)`` padded sequences, or ``(N, L, *)`` with ``batch_first``.
         lengths: (N,) integers, the length of each sequence, each in 1..L (1-D; floats
             and booleans are refused, not truncated).
-        batch_first: whether the batch dimension comes first.
+        batch_first: whether the batch dimension comes first. Default: False
         enforce_sorted: if True, ``lengths`` must be non-increasing; if False the batch is sorted
             here, by decreasing length and stably (equal lengths keep their order, where torch's
             order among them is unspecified), and the permutation is kept in
-            ``sorted_indices``/``unsorted_indices``.
+            ``sorted_indices`` and ``unsorted_indices``. Default: True
 
     Returns:
         A :class:`PackedSequence`.
@@ -72,51 +80,85 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         >>> pack_padded_sequence(x, [3, 1]).batch_sizes
         array([2, 1, 1])
     """
-    input = np.asarray(input)
-    if input.ndim < 2:
+    padded = np.asarray(input)
+    if padded.ndim < 2:
         raise ValueError(f"Expected a padded input with at least 2 dimensions, "
-                         f"got shape {input.shape}")
+                         f"got shape {padded.shape}")
     if batch_first:
-        input = input.swapaxes(0, 1)  # (N, L, *) -> (L, N, *)
-    lengths = _lengths(lengths, input.shape[1], input.shape[0])
+        padded = padded.swapaxes(0, 1)  # (N, L, *) -> (L, N, *)
+    sizes = _lengths(lengths, padded.shape[1], padded.shape[0])  # (N,) int64
     sorted_indices = unsorted_indices = None
     if enforce_sorted:
-        if np.any(np.diff(lengths) > 0):
+        if np.any(np.diff(sizes) > 0):
             raise ValueError(f"lengths must be sorted in decreasing order when "
-                             f"enforce_sorted=True, got {lengths.tolist()}; pass "
+                             f"enforce_sorted=True, got {sizes.tolist()}; pass "
                              f"enforce_sorted=False to sort them here")
     else:
-        sorted_indices = np.argsort(-lengths, kind="stable")
+        sorted_indices = np.argsort(-sizes, kind="stable")
         unsorted_indices = np.argsort(sorted_indices)
-        lengths, input = lengths[sorted_indices], input[:, sorted_indices]
-    batch_sizes = (lengths[None, :] > np.arange(lengths[0])[:, None]).sum(axis=1)  # (L,)
-    data = np.concatenate([input[t, :n] for t, n in enumerate(batch_sizes)])  # (T, *)
+        sizes, padded = sizes[sorted_indices], padded[:, sorted_indices]
+    batch_sizes = (sizes[None, :] > np.arange(sizes[0])[:, None]).sum(axis=1)  # (L,)
+    data = np.concatenate([padded[t, :n] for t, n in enumerate(batch_sizes)])  # (T, *)
     return PackedSequence(data, batch_sizes.astype(np.int64), sorted_indices, unsorted_indices)
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0):
-    """Stack sequences of shapes (L_i, *) into one (max L_i, N, *) array, padding the short ones."""
-    sequences = [np.asarray(s) for s in sequences]
-    steps = max(len(s) for s in sequences)
-    out = np.full((steps, len(sequences), *sequences[0].shape[1:]), padding_value,
-                  dtype=np.result_type(*sequences))
-    for i, s in enumerate(sequences):
+def pad_sequence(sequences: Sequence[ArrayLike], batch_first: bool = False,
+                 padding_value: float = 0.0) -> np.ndarray:
+    """Stack sequences of shapes ``(L_i, *)`` into one ``(max L_i, N, *)`` array, padding the
+    short ones.
+
+    Args:
+        sequences: N arrays, each ``(L_i, *)`` with the same trailing dimensions.
+        batch_first: if True, return ``(N, max L_i, *)``. Default: False
+        padding_value: the value of the padded entries. Default: 0.0
+
+    Example:
+        >>> pad_sequence([np.ones(2), np.ones(1)])
+        array([[1., 1.],
+               [1., 0.]])
+    """
+    arrays = [np.asarray(s) for s in sequences]
+    steps = max(len(s) for s in arrays)
+    out = np.full((steps, len(arrays), *arrays[0].shape[1:]), padding_value,
+                  dtype=np.result_type(*arrays))
+    for i, s in enumerate(arrays):
         out[: len(s), i] = s
     return out.swapaxes(0, 1) if batch_first else out
 
 
-def pack_sequence(sequences, enforce_sorted=True):
-    """Pack sequences of shapes (L_i, *), longest first unless ``enforce_sorted=False``."""
-    lengths = [len(s) for s in sequences]
-    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+def pack_sequence(sequences: Sequence[ArrayLike], enforce_sorted: bool = True) -> PackedSequence:
+    """Pack sequences of shapes ``(L_i, *)``: :func:`pad_sequence`, then
+    :func:`pack_padded_sequence`.
+
+    Args:
+        sequences: N arrays, each ``(L_i, *)``, longest first unless ``enforce_sorted=False``.
+        enforce_sorted: as in :func:`pack_padded_sequence`. Default: True
+    """
+    arrays = [np.asarray(s) for s in sequences]
+    lengths = [len(s) for s in arrays]
+    return pack_padded_sequence(pad_sequence(arrays), lengths, enforce_sorted=enforce_sorted)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
+                        padding_value: float = 0.0,
+                        total_length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Undo :func:`pack_padded_sequence`.
 
+    Args:
+        sequence: the :class:`PackedSequence` to unpack.
+        batch_first: if True, return ``(N, L, *)`` instead of ``(L, N, *)``. Default: False
+        padding_value: the value of the padded entries. Default: 0.0
+        total_length: pad to this length L, at least the longest; None pads to the longest.
+            Default: None
+
     Returns:
-        (padded, lengths): padded (L, N, *) (or (N, L, *) with ``batch_first``), with L = the
-        longest length or ``total_length``; lengths (N,) int64, in the original batch order.
+        ``(padded, lengths)``: padded ``(L, N, *)`` (or ``(N, L, *)`` with ``batch_first``);
+        lengths (N,) int64, in the original batch order.
+
+    Example:
+        >>> padded, lengths = pad_packed_sequence(pack_sequence([np.ones(3), np.ones(1)]))
+        >>> padded.shape, lengths
+        ((3, 2), array([3, 1]))
     """
     data, batch_sizes, _, unsorted_indices = sequence
     steps = len(batch_sizes)

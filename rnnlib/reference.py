@@ -486,3 +486,297 @@ def embedding_backward(weight_shape, indices, dy, padding_idx=None):
     if padding_idx is not None:
         dw[padding_idx] = 0
     return dw
+
+
+# Chapter 13: one summary per sequence, pooled over its real steps only.
+
+def real_steps(lengths, steps):
+    """The padding mask 1[t < ℓ_b] as booleans (N, L): True at sequence b's real steps."""
+    return np.arange(steps) < np.asarray(lengths)[:, None]
+
+
+def masked_mean(output, lengths):
+    """Mean of a padded ``output`` (N, L, D*H_out), batch first, over each sequence's real steps.
+
+    Returns (N, D*H_out). Whatever the padded steps hold, and however many there are, they never
+    enter (chapter 13).
+    """
+    mask = real_steps(lengths, output.shape[1])[..., None]  # (N, L, 1)
+    return np.where(mask, output, 0).sum(axis=1) / np.asarray(lengths)[:, None]
+
+
+def masked_mean_backward(dy, lengths, steps):
+    """Backward of :func:`masked_mean`, given dy (N, D*H_out): each real step of sequence b gets
+    dy[b] / ℓ_b, each padded step zero. Returns (N, L, D*H_out) with L = ``steps``."""
+    mask = real_steps(lengths, steps)[..., None]  # (N, L, 1)
+    return mask * dy[:, None] / np.asarray(lengths)[:, None, None]
+
+
+def masked_max(output, lengths):
+    """Feature by feature, the largest entry of a padded ``output`` (N, L, D*H_out), batch first,
+    over each sequence's real steps: (N, D*H_out). Padding never wins (chapter 13)."""
+    mask = real_steps(lengths, output.shape[1])[..., None]  # (N, L, 1)
+    return np.where(mask, output, -np.inf).max(axis=1)
+
+
+def masked_max_backward(output, lengths, dy):
+    """Backward of :func:`masked_max`, given dy (N, D*H_out): each entry's gradient goes to the
+    real step that held its maximum, shared equally between ties, as ``torch.amax`` does.
+    Returns (N, L, D*H_out)."""
+    mask = real_steps(lengths, output.shape[1])[..., None]  # (N, L, 1)
+    winners = mask & (output == masked_max(output, lengths)[:, None])  # (N, L, D*H_out)
+    return winners * dy[:, None] / winners.sum(axis=1, keepdims=True)
+
+
+# Chapter 14: attention.
+
+def attend(scores, value, mask=None):
+    """Softmax of ``scores`` (N, L_q, L_k) over the keys, and the average of ``value`` it weighs.
+
+    Args:
+        scores: (N, L_q, L_k), one score per query and key.
+        value: (N, L_k, H_v), what each key's position contributes.
+        mask: None, or booleans broadcastable to (N, L_q, L_k): True where the key takes part,
+            as torch's ``scaled_dot_product_attention`` reads a boolean ``attn_mask``.
+
+    Returns:
+        context (N, L_q, H_v) and weights (N, L_q, L_k). A masked-out key gets weight 0; a query
+        with no key at all gets zero weights and a zero context, as torch returns (chapter 14).
+    """
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)  # exp(-inf) = 0
+    top = scores.max(axis=-1, keepdims=True)  # subtracted against overflow; -inf: no key
+    weights = np.exp(scores - np.where(np.isneginf(top), 0, top))
+    total = weights.sum(axis=-1, keepdims=True)
+    weights = weights / np.where(total > 0, total, 1)  # rows sum to 1, or stay 0
+    return weights @ value, weights
+
+
+def attend_backward(weights, value, dcontext):
+    """Backward of :func:`attend`, given dcontext (N, L_q, H_v) = ∂loss/∂context (chapter 14).
+
+    Returns:
+        dscores (N, L_q, L_k) and dvalue (N, L_k, H_v). The softmax's Jacobian gives
+        dscore = w ⊙ (dw - Σ_k w dw) along each row: zero where a key had weight 0.
+    """
+    dweights = dcontext @ value.swapaxes(-1, -2)  # (N, L_q, L_k)
+    dscores = weights * (dweights - (weights * dweights).sum(axis=-1, keepdims=True))
+    return dscores, weights.swapaxes(-1, -2) @ dcontext
+
+
+def dot_attention(query, key, value, mask=None, scale=1.0):
+    """Luong's dot attention: query t scores key s by ``scale * query[t] · key[s]`` (chapter 14).
+
+    Args:
+        query: (N, L_q, H_k). key: (N, L_k, H_k). value: (N, L_k, H_v). mask: as in :func:`attend`.
+        scale: 1 in Luong's; 1/sqrt(H_k) is torch's ``scaled_dot_product_attention`` default.
+
+    Returns:
+        context (N, L_q, H_v) and weights (N, L_q, L_k).
+    """
+    return attend(scale * query @ key.swapaxes(-1, -2), value, mask)
+
+
+def dot_attention_backward(query, key, value, mask, dcontext, scale=1.0):
+    """Backward of :func:`dot_attention`: (dquery, dkey, dvalue), given dcontext (chapter 14)."""
+    _, weights = dot_attention(query, key, value, mask, scale)
+    dscores, dvalue = attend_backward(weights, value, dcontext)
+    return scale * dscores @ key, scale * dscores.swapaxes(-1, -2) @ query, dvalue
+
+
+def additive_scores(query, key, w):
+    """Bahdanau's score ``tanh(query W_query^T + key W_key^T) w_score^T``, every query and key.
+
+    Args:
+        query: (N, L_q, H_q). key: (N, L_k, H_k).
+        w: ``q_proj_weight`` (H_att, H_q), ``k_proj_weight`` (H_att, H_k), ``score_weight``
+            (1, H_att), as :class:`rnnlib.AdditiveAttention` names them.
+
+    Returns:
+        scores (N, L_q, L_k), and the hidden layer (N, L_q, L_k, H_att) (chapter 14).
+    """
+    hidden = np.tanh((query @ w["q_proj_weight"].T)[:, :, None]  # (N, L_q, 1, H_att)
+                     + (key @ w["k_proj_weight"].T)[:, None])  # (N, 1, L_k, H_att)
+    return hidden @ w["score_weight"][0], hidden
+
+
+def additive_attention(query, key, value, w, mask=None):
+    """Bahdanau's additive attention: context (N, L_q, H_v) and weights (N, L_q, L_k).
+
+    Args as :func:`additive_scores`, with value (N, L_k, H_v) and a mask as in :func:`attend`
+    (chapter 14).
+    """
+    return attend(additive_scores(query, key, w)[0], value, mask)
+
+
+def additive_attention_backward(query, key, value, w, mask, dcontext):
+    """Backward of :func:`additive_attention`, given dcontext (N, L_q, H_v) (chapter 14).
+
+    Returns:
+        dquery, dkey, dvalue and the parameter gradients by name.
+    """
+    scores, hidden = additive_scores(query, key, w)
+    dscores, dvalue = attend_backward(attend(scores, value, mask)[1], value, dcontext)
+    da = dscores[..., None] * w["score_weight"][0] * (1 - hidden**2)  # (N, L_q, L_k, H_att)
+    da_query, da_key = da.sum(axis=2), da.sum(axis=1)  # each query's and each key's share
+    grads = {"q_proj_weight": np.einsum("nqa,nqh->ah", da_query, query),
+             "k_proj_weight": np.einsum("nka,nkh->ah", da_key, key),
+             "score_weight": np.einsum("nqk,nqka->a", dscores, hidden)[None]}
+    return da_query @ w["q_proj_weight"], da_key @ w["k_proj_weight"], dvalue, grads
+
+
+# Chapter 16: regularisation.
+
+def locked_dropout(x, mask, time_axis=0):
+    """``x`` times the same dropout mask at every step: variational (locked) dropout (chapter 16).
+
+    Args:
+        x: (L, N, H) a sequence (time_axis=1: (N, L, H)).
+        mask: (N, H), drawn once by :func:`dropout_mask`, where ``nn.Dropout`` draws (L, N, H).
+    """
+    return x * np.expand_dims(mask, time_axis)  # the mask repeated along the time axis
+
+
+def variational_lstm_cell(x, hx, w, mask):
+    """:func:`lstm_cell` with h dropped where it enters ``weight_hh``, by mask (N, H) (chapter 16).
+
+    The same mask at every step drops the same units of the state all along the sequence. Only
+    the product h W_hh^T sees it: c, and the h this step returns, are not dropped.
+    """
+    h, c = hx
+    return lstm_cell(x, (h * mask, c), w)
+
+
+def variational_lstm_cell_backward(x, hx, w, dhx, mask):
+    """Backward of :func:`variational_lstm_cell`, given dhx = (∂loss/∂h', ∂loss/∂c')."""
+    h, c = hx
+    dx, (dh, dc), grads = lstm_cell_backward(x, (h * mask, c), w, dhx)
+    return dx, (dh * mask, dc), grads
+
+
+def zoneout_lstm_cell(x, hx, w, keep):
+    """:func:`lstm_cell` in which some units keep their previous value: zoneout (chapter 16).
+
+    Args:
+        keep: (κ_h, κ_c), each (N, H): in training 1 with probability ζ_h (ζ_c), else 0, drawn
+            anew at every step; in evaluation the constants ζ_h and ζ_c, the masks' means.
+    """
+    (h, c), (keep_h, keep_c) = hx, keep
+    new_h, new_c = lstm_cell(x, hx, w)  # h'_t, c'_t
+    return keep_h * h + (1 - keep_h) * new_h, keep_c * c + (1 - keep_c) * new_c
+
+
+def zoneout_lstm_cell_backward(x, hx, w, dhx, keep):
+    """Backward of :func:`zoneout_lstm_cell`: a kept unit passes its gradient straight back."""
+    (keep_h, keep_c), (dh, dc) = keep, dhx
+    dx, (dh_prev, dc_prev), grads = lstm_cell_backward(
+        x, hx, w, ((1 - keep_h) * dh, (1 - keep_c) * dc))
+    return dx, (dh_prev + keep_h * dh, dc_prev + keep_c * dc), grads
+
+
+MASKED_BACKWARD = {variational_lstm_cell: variational_lstm_cell_backward,
+                   zoneout_lstm_cell: zoneout_lstm_cell_backward}
+
+
+def masked_layer_steps(cell, x, hx, w, masks):
+    """:func:`layer` for an LSTM cell that takes ``masks[t]`` at step t (chapter 16).
+
+    ``[mask] * L`` gives every step the same mask (variational dropout); a list of L masks
+    gives each step its own (zoneout).
+
+    Returns:
+        output (L, N, H) and the final (h, c).
+    """
+    outputs = []
+    for x_t, mask_t in zip(x, masks, strict=True):
+        hx = cell(x_t, hx, w, mask_t)
+        outputs.append(hx[0])  # (N, H)
+    return np.stack(outputs), hx
+
+
+def masked_layer_steps_backward(cell, x, hx, w, masks, dy, dhx):
+    """Backpropagation through time for :func:`masked_layer_steps` (chapter 16).
+
+    As :func:`layer_backward`, with ``masks[t]`` given to step t's backward.
+    """
+    states = [hx]  # the state each step starts from
+    for x_t, mask_t in zip(x[:-1], masks, strict=False):
+        states.append(cell(x_t, states[-1], w, mask_t))
+    dx, grads = np.zeros_like(x), {name: np.zeros_like(value) for name, value in w.items()}
+    for t in reversed(range(len(x))):
+        dhx = (dhx[0] + dy[t], dhx[1])  # h_t feeds the output and the next step
+        dx[t], dhx, step_grads = MASKED_BACKWARD[cell](x[t], states[t], w, dhx, masks[t])
+        for name, grad in step_grads.items():
+            grads[name] += grad
+    return dx, dhx, grads
+
+
+def weight_drop(w, name, mask):
+    """``w`` with ``w[name]`` times a dropout mask of its shape: DropConnect (chapter 16).
+
+    AWD-LSTM drops ``weight_hh`` so: one mask per call, shared by every step and sequence.
+    The raw weight's gradient is the dropped weight's times the same mask.
+    """
+    return w | {name: w[name] * mask}
+
+
+def embedding_dropout(weight, indices, mask):
+    """:func:`embedding` of ``weight`` (V, E) with whole rows dropped by mask (V, 1) (chapter 16).
+
+    A dropped token reads zeros at every position of the batch. Backward:
+    ``embedding_backward(...) * mask``.
+    """
+    return embedding(weight * mask, indices)
+
+
+# Chapter 15: forecasting.
+
+def forecast_windows(series, length, horizon):
+    """Every window of ``length`` values of a series, and the ``horizon`` values after it
+    (chapter 15).
+
+    Args:
+        series: the values, one per step, 1-D.
+        length: L, the values each window reads.
+        horizon: S, the values after a window that are its targets.
+
+    Returns:
+        inputs (R, L) and targets (R, S): row i is ``series[i : i + L]`` and the S values after
+        it, for each of the R = len(series) - L - S + 1 starts at which both fit.
+    """
+    if not all(isinstance(n, (int, np.integer)) for n in (length, horizon)):
+        raise TypeError(f"forecast_windows: Expected length and horizon as ints (numbers of "
+                        f"values), got {length!r} and {horizon!r}")
+    series = np.asarray(series)
+    if series.ndim != 1 or min(length, horizon) < 1 or len(series) < length + horizon:
+        raise ValueError(f"forecast_windows: Expected a 1-D series of at least length + horizon "
+                         f"values (length, horizon >= 1) to cut one window, got a series of "
+                         f"shape {series.shape}, length={length}, horizon={horizon}")
+    start = np.arange(len(series) - length - horizon + 1)[:, None]  # (R, 1)
+    return series[start + np.arange(length)], series[start + length + np.arange(horizon)]
+
+
+def recursive_forecast(step, x, steps):
+    """Forecast ``steps`` values ahead with a one-step model, reading each forecast as the newest
+    value of the window it forecasts from next (chapter 15).
+
+    Args:
+        step: the one-step model: windows (N, L) -> the next value after each, (N,).
+        x: (N, L) the last L values before the forecast origin, oldest first.
+        steps: S, how many values ahead to forecast.
+
+    Returns:
+        (N, S): column j is the forecast j + 1 steps ahead.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2 or steps < 1:
+        raise ValueError(f"recursive_forecast: Expected windows x of shape (N, L) and steps >= 1, "
+                         f"got x of shape {x.shape} and steps={steps}")
+    forecasts = []
+    for _ in range(steps):
+        forecasts.append(np.asarray(step(x)))
+        if forecasts[-1].shape != (len(x),):
+            raise ValueError(f"recursive_forecast: Expected step to return one value per window, "
+                             f"shape ({len(x)},), got shape {forecasts[-1].shape}")
+        x = np.concatenate([x[:, 1:], forecasts[-1][:, None]], axis=1)  # drop the oldest value
+    return np.stack(forecasts, axis=1)  # (N, S)

@@ -1,6 +1,9 @@
 """A learnable initial state: one parameter, repeated over the batch as a layer's h_0 (or c_0)."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .checks import as_array, check_shape, positive_int
 from .module import Module
@@ -20,12 +23,13 @@ class InitialState(Module):
 
     Args:
         num_states: the first dimension of the module's ``h_0``: 1 for one layer.
-        hidden_size (H): the features of the state.
-        dtype: float32 (default) or float64, the recurrent module's.
+        hidden_size: H, the features of the state.
+        dtype: the recurrent module's dtype, float32 or float64. Default: float32
 
     An LSTM takes two learned states, one ``InitialState`` for ``h_0`` and one for ``c_0``.
 
     Example:
+        >>> from rnnlib import RNN, SGD
         >>> rnn, h0 = RNN(5, 7), InitialState(1, 7)
         >>> output, h_n = rnn(np.ones((3, 2, 5), np.float32), h0(2))  # h0(2): (1, 2, 7)
         >>> _, grad_h0 = rnn.backward(np.ones_like(output))
@@ -33,20 +37,20 @@ class InitialState(Module):
         >>> SGD([rnn, h0], lr=0.1).step()
     """
 
-    def __init__(self, num_states, hidden_size, *, dtype=np.float32):
+    def __init__(self, num_states: int, hidden_size: int, *, dtype: DTypeLike = np.float32):
         self.num_states = positive_int(num_states, "num_states")
         self.hidden_size = positive_int(hidden_size, "hidden_size")
         super().__init__({"state": (self.num_states, 1, self.hidden_size)}, self.hidden_size,
                          dtype, seed=None)
         self._params["state"][...] = 0  # zeros: training starts from torch's default h_0
 
-    def forward(self, batch_size):
+    def forward(self, batch_size: int) -> np.ndarray:
         """The state repeated over ``batch_size`` sequences: (num_states, batch_size, H), a copy."""
         batch_size = positive_int(batch_size, "batch_size", minimum=0)
         self._tape = batch_size
         return np.repeat(self.state, batch_size, axis=1)
 
-    def backward(self, grad_h0):
+    def backward(self, grad_h0: ArrayLike) -> None:
         """Add ``grad_h0`` (num_states, N, H), summed over the batch, to ``grads["state"]``.
 
         ``grad_h0`` is the gradient of the state the latest forward call returned, as a
@@ -62,5 +66,5 @@ class InitialState(Module):
         self._consume()
         self._accumulate({"state": grad.sum(axis=1, keepdims=True)})  # every sequence's share
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.num_states}, {self.hidden_size}"

@@ -6,7 +6,8 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 CHAPTERS = ROOT / "chapters"
 PAGES = [*ROOT.glob("*.md"), *CHAPTERS.glob("*.md"), *CHAPTERS.glob("*.ipynb")]
-PAGES = [page for page in PAGES if page.name != "README.md"]  # the repository's, not the book's
+REPOSITORY_DOCS = {"README.md", "CONTRIBUTING.md", "CHANGELOG.md", "LICENSE-text.md"}  # not pages
+PAGES = [page for page in PAGES if page.name not in REPOSITORY_DOCS]
 
 
 def cited():

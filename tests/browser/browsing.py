@@ -1,12 +1,15 @@
 """Shared by the browser tests: paths, the vendored axe-core, Chromium's flags, request records."""
 
+import os
 import shutil
 import socket
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "_build" / "html"
-SCREENSHOTS = ROOT / "_build" / "screenshots"
+# The built website: `make book`'s, or another build's html folder (RNN_BOOK_SITE=/path/to/html,
+# e.g. a `jupyter-book build --path-output` elsewhere). Screenshots go next to it.
+SITE = Path(os.environ.get("RNN_BOOK_SITE", ROOT / "_build" / "html")).resolve()
+SCREENSHOTS = SITE.parent / "screenshots"
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 AXE_VERSION = "4.14.1"
 

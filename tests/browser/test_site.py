@@ -23,6 +23,14 @@ PAGES = sorted(
 NOTEBOOK_PAGES = [
     page for page in PAGES if (SITE / "_sources" / page).with_suffix(".ipynb").is_file()
 ]
+
+
+def by_page(names):
+    """``names`` as parameters whose tests run on one xdist worker per page (`--dist loadgroup`),
+    so that each worker loads its share of the pages once (the ``visit`` cache is per worker)."""
+    return [pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in names]
+
+
 REFRESH = re.compile(r'<meta http-equiv="refresh" content="\d+;\s*url=([^"]+)"', re.IGNORECASE)
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -74,16 +82,19 @@ AXE_JS = """async () => {
 
 
 class _Anchors(HTMLParser):
-    """Collects the id and name attributes of a page: the targets of #fragment links."""
+    """Collects the id and name attributes of a page, the targets of #fragment links, and the
+    href of each of its links."""
 
     def __init__(self):
         super().__init__()
-        self.anchors = set()
+        self.anchors, self.links = set(), []
 
     def handle_starttag(self, tag, attrs):
         for key, value in attrs:
             if key in ("id", "name") and value:
                 self.anchors.add(value)
+            if tag == "a" and key == "href" and value:
+                self.links.append(value)
 
 
 def redirect_target(name):
@@ -130,8 +141,13 @@ def anchors_of(fetch):
     return anchors
 
 
+def failed_responses(site_server, start=0):
+    """The responses with a 4xx or 5xx status that the site's server sent, from ``start`` on."""
+    return [f"{status} {path}" for status, path in site_server.responses[start:] if status >= 400]
+
+
 @pytest.fixture(scope="session")
-def visit(browser, site_url):
+def visit(browser, site_url, site_server):
     """Load a page once in light mode and record what every test below checks."""
     context = browser.new_context(viewport=DESKTOP)
     recorder = Recorder(context)
@@ -142,12 +158,15 @@ def visit(browser, site_url):
             return reports[name]
         page = context.new_page()
         report = {"console": [], "failed": [], "offsite_before": len(recorder.offsite)}
+        served_before = len(site_server.responses)
         page.on("console", lambda msg: msg.type == "error" and report["console"].append(msg.text))
         page.on("pageerror", lambda error: report["console"].append(f"uncaught: {error}"))
+        # A request to the site that got no response at all (one that got a 4xx or 5xx is in the
+        # server's record below; requests that would leave 127.0.0.1 are the Recorder's).
         page.on(
-            "response",
-            lambda response: response.status >= 400
-            and report["failed"].append(f"{response.status} {response.url}"),
+            "requestfailed",
+            lambda request: request.url.startswith(site_url)
+            and report["failed"].append(f"{request.failure} {request.url}"),
         )
         # A redirect stub (index.html) is only a <meta> refresh: the browser checks its target.
         response = page.goto(site_url + (redirect_target(name) or name), wait_until="load")
@@ -156,10 +175,14 @@ def visit(browser, site_url):
         report.update(page.evaluate(PAGE_TEXT_JS))
         report["broken_images"] = page.evaluate(BROKEN_IMAGES_JS)
         report["links"] = page.eval_on_selector_all("a[href]", "els => els.map(a => a.href)")
+        report["icon"] = page.evaluate("() => document.querySelector('link[rel~=icon]')?.href")
         page.add_script_tag(path=AXE)
         report["axe"] = page.evaluate(AXE_JS)
         page.wait_for_load_state("networkidle")
         report["offsite"] = recorder.offsite[report.pop("offsite_before"):]
+        # Every failed response the server sent meanwhile, the browser's own requests (such as
+        # /favicon.ico, which Playwright does not report) included.
+        report["failed"] += failed_responses(site_server, served_before)
         page.close()
         reports[name] = report
         return report
@@ -175,7 +198,7 @@ def test_every_page_is_found():
     assert all(target in PAGES for target in stubs.values()), f"redirects to nowhere: {stubs}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_page_loads_offline_without_errors(visit, name):
     report = visit(name)
     assert report["status"] == 200, f"{name}: HTTP {report['status']}"
@@ -184,7 +207,19 @@ def test_page_loads_offline_without_errors(visit, name):
     assert not report["console"], f"{name}: console errors {report['console']}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
+def test_page_declares_an_icon_that_loads(visit, fetch, name):
+    """Without a <link rel="icon">, a browser requests /favicon.ico, a 404. Whether headless
+    Chromium makes that request at all varies from run to run, so the declaration is checked
+    here, and the server's record (checked when the ``site_server`` fixture ends) catches the
+    request."""
+    icon = visit(name)["icon"]
+    assert icon, f"{name} declares no icon (<link rel=\"icon\">)"
+    status, _ = fetch(icon)
+    assert status == 200, f"{name}: its icon {icon} gave HTTP {status}"
+
+
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_math_is_typeset_and_no_raw_markup_shows(visit, name):
     report = visit(name)
     assert not report["untypeset"], f"{name}: math left as TeX: {report['untypeset'][:5]}"
@@ -192,13 +227,13 @@ def test_math_is_typeset_and_no_raw_markup_shows(visit, name):
     assert not raw, f"{name}: raw TeX or MyST visible: {raw[:10]}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_every_image_loads(visit, name):
     broken = visit(name)["broken_images"]
     assert not broken, f"{name}: images that did not load {broken}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_every_internal_link_and_anchor_resolves(visit, fetch, anchors_of, site_url, name):
     broken = []
     for link in visit(name)["links"]:
@@ -213,15 +248,20 @@ def test_every_internal_link_and_anchor_resolves(visit, fetch, anchors_of, site_
     assert not broken, f"{name}: broken links {broken}"
 
 
-def test_every_page_is_reachable_from_the_intro(visit, site_url):
+def test_every_page_is_reachable_from_the_intro(fetch, site_url):
     """Following links from intro.html reaches every page (the glossary, the references...).
 
-    The search page is the one exception: the search field on every page leads to it.
+    The links are read from each page's HTML as served (the theme writes its navigation into
+    the page, not with scripts), so this needs no browser and no other worker's visits. The
+    search page is the one exception: the search field on every page leads to it.
     """
     seen, todo = {"intro.html", "search.html"}, ["intro.html"]
     while todo:
-        for link in visit(todo.pop())["links"]:
-            target = urldefrag(link)[0].removeprefix(site_url)
+        page = todo.pop()
+        parser = _Anchors()
+        parser.feed(fetch(site_url + page)[1].decode("utf-8", "replace"))
+        for link in parser.links:
+            target = urldefrag(urljoin(site_url + page, link))[0].removeprefix(site_url)
             if target in PAGES and target not in seen:
                 seen.add(target)
                 todo.append(target)
@@ -229,7 +269,7 @@ def test_every_page_is_reachable_from_the_intro(visit, site_url):
     assert not unreached, f"pages that no link leads to: {unreached}"
 
 
-@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+@pytest.mark.parametrize("name", by_page(NOTEBOOK_PAGES))
 def test_chapter_offers_its_notebook_for_download(visit, fetch, site_url, name):
     source = urljoin(site_url, "_sources/" + name.removesuffix(".html") + ".ipynb")
     assert source in visit(name)["links"], f"{name} has no download link to {source}"
@@ -239,7 +279,7 @@ def test_chapter_offers_its_notebook_for_download(visit, fetch, site_url, name):
     assert notebook["nbformat"] == 4 and notebook["cells"], f"{source} is not a notebook"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_no_serious_accessibility_violations(visit, name):
     axe = visit(name)["axe"]
     assert axe["version"] == AXE_VERSION, f"injected axe {axe['version']}, vendored {AXE_VERSION}"
@@ -270,6 +310,23 @@ def test_search_finds_an_error_message_in_the_errors_appendix(new_context, site_
     hrefs = results.evaluate_all("els => els.map(a => a.getAttribute('href'))")
     assert any("appendix_errors" in href for href in hrefs), (
         f"searching {message!r} found only {hrefs}")
+
+
+def test_copy_buttons_leave_out_prompts_and_output(new_context, site_url):
+    """The copy button of an example copies its code without the >>> prompts and the output."""
+    context = new_context(viewport=DESKTOP)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url.rstrip("/"))
+    page = context.new_page()
+    page.goto(site_url + "api.html", wait_until="load")
+    example = page.locator("div.highlight", has_text=">>> lstm = LSTM(10, 20, 2)")
+    example.hover()
+    example.locator("button.copybtn").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.splitlines() == [
+        "lstm = LSTM(10, 20, 2)",
+        "out, (h_n, c_n) = lstm(np.zeros((5, 3, 10), np.float32))",
+        "out.shape, h_n.shape, c_n.shape",
+    ], f"the copy button copied {copied!r}"
 
 
 def _pages_with_most_figures(count=2):
