@@ -69,7 +69,8 @@ class LSTMLoop(LSTMCell):
     Attributes:
         weight_ih: (4H, H_in), as :class:`LSTMCell`'s.
         weight_hh: (4H, H).
-        bias_ih, bias_hh: (4H,).
+        bias_ih: (4H,).
+        bias_hh: (4H,).
         recurrent_mask: :math:`\xi_h` (N, H) of the latest training-mode call, else None.
         zoneout_masks: the pair (:math:`\kappa^h`, :math:`\kappa^c`), each (L, N, H), of the
             latest training-mode call with zoneout, else None.

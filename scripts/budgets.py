@@ -13,7 +13,8 @@ BUDGETS = {
     "Foundations": ((1, 2, 3, 4), 2000, 150),
     "Composing layers": ((5, 6, 7, 8), 2000, 150),
     "Learning": ((9, 10, 11, 12), 2500, 200),
-    "Performance": ((13,), 2500, 200),
+    "In practice": ((13, 14, 15, 16, 17), 2500, 200),
+    "Performance": ((18,), 2500, 200),
 }
 APPENDIX = (2500, 200)  # the appendices: words and visible code lines, like Part III's
 
