@@ -7,9 +7,11 @@ loaded into rnnlib, so both hold bit-identical values in the module dtype.
 """
 
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -297,6 +299,16 @@ def assert_same(actual, expected, what="value"):
         actual, expected, strict=True,
         err_msg=(f"{what}\nrnnlib (actual): {_describe(actual)}\n"
                  f"torch (expected): {_describe(expected)}"))
+
+
+def assert_refuses(call, error, fragments):
+    """``call()`` raises ``error`` with a message that matches every regex in ``fragments``
+    (what was expected, what was received, why)."""
+    with pytest.raises(error) as info:
+        call()
+    for fragment in fragments:
+        assert re.search(fragment, str(info.value)), (
+            f"{type(info.value).__name__} message {str(info.value)!r} does not match {fragment!r}")
 
 
 def assert_grad_close(actual, expected, what):
