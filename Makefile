@@ -1,5 +1,6 @@
 # Recurrent networks from scratch. The two commands: `make book` and `make test`.
-# Both first (re)install .venv when requirements.txt or pyproject.toml change.
+# Both first set up .venv (Python 3.11 or later): made afresh when requirements.txt or
+# constraints.txt change, rnnlib reinstalled when pyproject.toml changes.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -9,6 +10,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The pins .venv was made from (requirements.txt, then constraints.txt, without their comments):
+# when they change, .venv is made afresh, since pip never removes a package no longer required.
+PINS   := $(VENV)/.pins
+PINNED := sed -E 's/ *\#.*//; /^$$/d' requirements.txt constraints.txt
 NOTEBOOKS  = $(sort $(wildcard chapters/*.ipynb))
 LINT_PATHS = rnnlib tests assets scripts benchmarks chapters _ext
 
@@ -29,15 +34,37 @@ export MKL_CBWR := AVX2
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test lab notebooks figures bench clean
+.PHONY: book test anycpu lab notebooks figures bench clean constraints
 
-# Set-up: create .venv if missing, install the pins, rnnlib (editable) and the venv's kernel.
-$(STAMP): requirements.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -r requirements.txt
+# Set-up: .venv made afresh if missing or if the pins changed (after a check of $(PYTHON)), the
+# requirements installed within constraints.txt (every package, dependencies included, at the
+# version of the last green run), rnnlib (editable) and the venv's kernel.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@if ! $(PINNED) | cmp -s - $(PINS); then \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	    echo "!! Python 3.11 or later is needed and $(PYTHON) is not: make PYTHON=python3.11"; \
+	    exit 1; }; \
+	  echo "Making $(VENV) afresh from requirements.txt and constraints.txt"; \
+	  rm -rf $(VENV); \
+	  $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	    echo "!! $(PYTHON) -m venv failed; on Debian or Ubuntu: apt-get install python3-venv"; \
+	    exit 1; }; \
+	fi
+	$(BIN)/python -m pip install -q -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
+	$(PINNED) > $(PINS)
 	touch $@
+
+# After a change of requirements.txt and a green `make test`: pin what .venv now holds (rnnlib,
+# installed editable, aside; torch without its local build label, so that its requirement line
+# decides which build is installed).
+constraints: $(STAMP)
+	{ echo "# Every package of .venv at the version of a green make test: make constraints."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | sed -E 's/^(torch==[^+]+)\+.*/\1/'; \
+	} > constraints.txt
+	$(PINNED) > $(PINS)
+	touch $(STAMP)
 
 # The website: committed notebooks must be fully executed and error-free; any Sphinx warning fails.
 book: $(STAMP)
@@ -54,14 +81,26 @@ book: $(STAMP)
 # keeps every cell of a notebook on one worker, in order, in one kernel. --durations lists
 # the slowest tests (for nbval: cells) so regressions show.
 PYTEST_JOBS ?= 2
+# nbval as make test runs it; a cell still running after 300 s fails (the slowest take seconds).
+NBVAL = $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with .nbval-sanitize.cfg \
+  --nbval-cell-timeout=300 -n $(PYTEST_JOBS) --dist loadfile --durations=15
 test: $(STAMP)
+	scripts/system_deps.sh
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/python assets/make_figures.py --check
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory browser
 	$(BIN)/pytest -n $(PYTEST_JOBS) --durations=15
-	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with .nbval-sanitize.cfg \
-	  -n $(PYTEST_JOBS) --dist loadfile --durations=15 $(NOTEBOOKS)
+	$(NBVAL) $(NOTEBOOKS)
+
+# The unit tests and the notebooks again with NumPy's and SciPy's OpenBLAS on an older CPU's
+# kernel (Sandybridge: AVX, no FMA; a CPU with AVX2 picks Haswell or later), as a reader's machine
+# may: only round-off may change, which the assertions bound and .nbval-sanitize.cfg masks. CI
+# runs it after make test (.ci/run).
+OLD_CORETYPE ?= Sandybridge
+anycpu: $(STAMP)
+	OPENBLAS_CORETYPE=$(OLD_CORETYPE) $(BIN)/pytest -n $(PYTEST_JOBS) --durations=5
+	OPENBLAS_CORETYPE=$(OLD_CORETYPE) $(NBVAL) $(NOTEBOOKS)
 
 # The built website in Chromium (every page) and one chapter run in JupyterLab: tests/browser,
 # which plain `pytest` leaves out. Two workers, each with its own Chromium; --dist loadgroup
@@ -70,6 +109,18 @@ test: $(STAMP)
 .PHONY: browser
 browser: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_JOBS) --dist loadgroup --durations=5 tests/browser
+
+# The whole book as one PDF, offline: the strict single-page build (_build/singlehtml) printed
+# by the system Chromium (scripts/pdf.py, which stops if any block would be cut off) to
+# _build/pdf/rnn-from-scratch.pdf, then checked (tests/pdf: pages, fonts, titles, no line cut).
+# A `make book` run after it copies the PDF into the site and links it from every page's footer.
+.PHONY: pdf
+pdf: $(STAMP)
+	scripts/system_deps.sh
+	$(BIN)/python scripts/check_notebooks.py $(NOTEBOOKS)
+	$(BIN)/jupyter-book build --builder singlehtml --all -W -n --keep-going .
+	$(BIN)/python scripts/pdf.py
+	$(BIN)/pytest --durations=5 tests/pdf
 
 # JupyterLab on 127.0.0.1 with a token, opened on chapters/ (the project root is served so
 # ../assets/ resolves), with the project's Lab settings lab/overrides.json: see scripts/lab.py.

@@ -2,7 +2,8 @@
 
 MyST-NB writes `<summary aria-label="Toggle hidden content">` around the visible "Show code cell
 source" label, so the accessible name does not contain the visible text (WCAG 2.5.3; axe-core:
-label-content-name-mismatch, serious). This writes the same summary without the aria-label.
+label-content-name-mismatch, serious). This writes the same summary without the aria-label, for the
+html builder and for singlehtml (`make pdf`), where MyST-NB registers the node for html only.
 """
 
 from html import escape
@@ -20,5 +21,6 @@ def visit_hidden_cell(self, node):
 
 def setup(app):
     app.setup_extension("myst_nb")
-    app.add_node(HideCodeCellNode, override=True, html=(visit_hidden_cell, depart_HideCellInput))
+    visitors = (visit_hidden_cell, depart_HideCellInput)
+    app.add_node(HideCodeCellNode, override=True, html=visitors, singlehtml=visitors)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

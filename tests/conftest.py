@@ -410,5 +410,6 @@ def torch_twin(module, torch_cls, *args, **kwargs):
 
 
 # The browser and JupyterLab tests need Chromium and a built book: `make test` runs them in a step
-# of their own (`pytest tests/browser`), so the default collection (testpaths) leaves them out.
-collect_ignore = ["browser"]
+# of their own (`pytest tests/browser`), so the default collection (testpaths) leaves them out;
+# likewise the PDF's (tests/pdf), which `make pdf` runs once it has printed the book.
+collect_ignore = ["browser", "pdf"]

@@ -24,7 +24,9 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path():
-    """The system Chromium, or None."""
+    """The Chromium to drive: CHROMIUM (a path or a command) if set, else the system's; or None."""
+    if os.environ.get("CHROMIUM"):
+        return shutil.which(os.environ["CHROMIUM"])
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 

@@ -1,8 +1,9 @@
 """Fixtures of the browser tests: Debian's Chromium driven by Playwright, the site on 127.0.0.1.
 
-Chromium is the system package (`apt-get install chromium`), not Playwright's download, which
-needs the network. Where it is missing the browser tests are skipped with a loud warning, except
-under CI=true, where that is a failure.
+Chromium is the system package (`apt-get install chromium`, which `make test` runs as root:
+scripts/system_deps.sh), not Playwright's download, which needs the network; CHROMIUM=/path/to/it
+picks another. Where it is missing the browser tests are skipped with a loud warning, except
+under CI=true, where that is a failure. Each test is stopped after TEST_TIMEOUT seconds.
 """
 
 import functools
@@ -13,14 +14,23 @@ import threading
 import pytest
 from browsing import CHROMIUM_ARGS, SITE, Recorder, chromium_path, free_port
 
+# Seconds a browser test may take (pytest-timeout): above the sum of the Lab test's own waits
+# (about 1,100 s at most, 600 of them for its chapter to run), so that a hung browser or server
+# fails its test instead of hanging the run.
+TEST_TIMEOUT = 1200
+
 
 def in_ci():
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
     if chromium_path():
         return
+    if os.environ.get("CHROMIUM"):
+        raise pytest.UsageError(f"CHROMIUM={os.environ['CHROMIUM']} is not an executable file")
     message = "Chromium not found: install Debian's `chromium` package to run the browser tests"
     if in_ci():
         raise pytest.UsageError(f"{message} (CI=true: a missing Chromium is a failure)")
@@ -33,7 +43,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("CHROMIUM MISSING", sep="!", red=True, bold=True)
         terminalreporter.write_line(
             "Chromium is not installed, so every browser and JupyterLab test was SKIPPED.\n"
-            "Install it with `apt-get install -y chromium` (.ci/run does so).",
+            "Install it with `apt-get install -y chromium` (scripts/system_deps.sh does so as\n"
+            "root), or point CHROMIUM=/path/to/chromium at one.",
             red=True,
             bold=True,
         )
@@ -87,7 +98,8 @@ def browser():
     """Headless Chromium. Playwright gives each launch a new, empty profile directory."""
     from playwright.sync_api import sync_playwright
 
-    args = CHROMIUM_ARGS + (["--no-sandbox"] if os.geteuid() == 0 else [])
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0  # no geteuid on Windows
+    args = CHROMIUM_ARGS + (["--no-sandbox"] if as_root else [])
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(), headless=True, args=args
