@@ -12,12 +12,18 @@ measured under the same load.
 Peak memory of one forward+backward is measured the same way on both sides: the growth of the
 resident set's high-water mark (VmHWM in /proc/self/status, Linux) in a fresh child process per
 library and configuration. (ru_maxrss would not do: it survives exec, so a child starts with
-its parent's peak.)
+its parent's peak.) Where there is no /proc (macOS, Windows) only NumPy's traced peak is shown.
+The price of readability: each child also times rnnlib.reference, the book's readable
+implementation, on the same inputs, one sample per function after the interleaved rounds (the
+reference keeps no buffers to warm, and its calls last seconds). Its backward runs each of the N
+sequences alone (as chapter 9 derives it), so it is timed only where N <= REF_BACKWARD_BATCH
+unless --reference-backward asks for every shape (minutes per shape).
 """
 
 import argparse
 import math
 import os
+import pathlib
 import statistics
 import subprocess
 import sys
@@ -28,6 +34,7 @@ import numpy as np
 import torch
 
 import rnnlib
+from rnnlib import reference
 
 ROUNDS = 3  # timed rounds after the warm-up round; medians are reported
 # Seconds of rest before each timed sample. After a call, OpenBLAS's worker threads busy-wait
@@ -46,10 +53,12 @@ CONFIGS = {  # name: (kind, input_size, hidden_size, num_layers, bidirectional, 
     "LSTM 8->32 tiny, N=1, L=100": ("LSTM", 8, 32, 1, False, 100, 1, False),
 }
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+REF_BACKWARD_BATCH = 8  # the reference's backward is timed by default up to this batch size
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # The Makefile pins torch to its AVX2 code paths so that notebooks print the same on every CPU;
 # a benchmark lets torch use its fastest path.
 ISA_PINS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")
+PROC_STATUS = pathlib.Path("/proc/self/status")  # Linux only
 
 
 def build(name):
@@ -181,6 +190,34 @@ def time_config(name):
     })
 
 
+def time_reference(name, backward):
+    """Seconds of one call of rnnlib.reference's forward (``rnn``) and, when ``backward``, of
+    its ``rnn_backward`` (which runs its own forward: the reference keeps no tape), else None;
+    float32 and the inputs of :func:`build`, time-major as the reference takes them."""
+    kind, h_in, hidden, layers, bidirectional, steps, batch, batch_first = CONFIGS[name]
+    t, _, x, grad = build(name)
+    params = {key: value.detach().numpy() for key, value in t.state_dict().items()}
+    x, grad = (a.swapaxes(0, 1) if batch_first else a for a in (x, grad))
+    zeros = np.zeros((layers * (2 if bidirectional else 1), batch, hidden), np.float32)
+    hx = (zeros, zeros) if kind == "LSTM" else zeros
+    mode, options = "RNN_TANH" if kind == "RNN" else kind, dict(num_layers=layers,
+                                                                bidirectional=bidirectional)
+    fwd = sample(lambda: reference.rnn(mode, x, hx, params, **options))
+    if not backward:
+        return fwd, None
+    return fwd, sample(lambda: reference.rnn_backward(mode, x, hx, params, grad, hx, **options))
+
+
+def sample(fn):
+    """Wall-clock seconds per call of one sample, after a rest: one call, or as many as make
+    MIN_SAMPLE seconds when one is shorter (timed again, back to back)."""
+    time.sleep(REST)
+    seconds, _ = timed(fn, 1)
+    if seconds >= MIN_SAMPLE:
+        return seconds
+    return timed(fn, math.ceil(MIN_SAMPLE / seconds))[0]
+
+
 def ratios(s, rnnlib_fwd="rnnlib fwd", rnnlib_both="rnnlib fwd+bwd"):
     """rnnlib / torch for the forward (against torch's faster forward) and forward+backward;
     the rnnlib times are ``s[rnnlib_fwd]`` and ``s[rnnlib_both]``."""
@@ -188,17 +225,21 @@ def ratios(s, rnnlib_fwd="rnnlib fwd", rnnlib_both="rnnlib fwd+bwd"):
     return s[rnnlib_fwd] / torch_fwd, s[rnnlib_both] / s["torch fwd+bwd"]
 
 
-def run_timings(label):
-    """One thread setting: print the table of ratios and the share of the peak."""
+def run_timings(label, names, reference_backward):
+    """One thread setting: print the table of ratios, the share of the peak, and the reference's
+    time over rnnlib's (its backward on every shape when ``reference_backward``)."""
     single = torch.get_num_threads() == 1
     print(f"\n== {label}: torch threads {torch.get_num_threads()}, "
           + ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in THREAD_VARS))
     print(f"{'configuration':<30} {'fwd':>6} {'fwd+bwd':>8} {'fwd@mm':>6} {'f+b@mm':>8} "
           f"{'fwd@pk':>6} {'f+b@pk':>8} "
           f"{'fwd ms':>8} {'torch':>7} {'fwd GF/s':>9} {'peak':>6} {'%peak':>6} {'f+b %peak':>9}"
-          + (f" {'cpu fwd':>8} {'cpu f+b':>8}" if single else ""))
-    for name in CONFIGS:
+          + (f" {'cpu fwd':>8} {'cpu f+b':>8}" if single else "")
+          + f" {'ref fwd':>8} {'ref f+b':>8}")
+    for name in names:
         s, cpu = time_config(name)
+        batch = CONFIGS[name][6]
+        ref = time_reference(name, reference_backward or batch <= REF_BACKWARD_BATCH)
         peak = 2 * PEAK_SIZE**3 / s["peak"] / 1e9
         which = "nograd" if s["torch fwd no_grad"] <= s["torch fwd autograd"] else "autogr"
         flops = forward_flops(name)
@@ -211,7 +252,9 @@ def run_timings(label):
               f"{bound[0]:>5.2f}x {bound[1]:>7.2f}x "
               f"{1e3 * s['rnnlib fwd']:>8.1f} {which:>7} {gflops:>9.1f} {peak:>6.0f} "
               f"{100 * gflops / peak:>5.0f}% {100 * both_gflops / peak:>8.0f}%"
-              + ("".join(f" {r:>7.2f}x" for r in ratios(cpu)) if single else ""))
+              + ("".join(f" {r:>7.2f}x" for r in ratios(cpu)) if single else "")
+              + f" {ref[0] / s['rnnlib fwd']:>7.1f}x"
+              + (f" {'n/a':>8}" if ref[1] is None else f" {ref[1] / s['rnnlib fwd+bwd']:>7.1f}x"))
     print("ratios are rnnlib / torch time (torch's forward: the faster of no_grad and autograd, "
           "named in 'torch'); @mm: the ratios rnnlib would reach if everything but its matrix "
           "products took no time, with the products as fast as they run alone at rnnlib's shapes; "
@@ -219,12 +262,15 @@ def run_timings(label):
           "products only (fwd+bwd = 3x the forward's); peak: NumPy's 2048^2 float32 a @ a in "
           "GFLOP/s, timed in the same rounds"
           + ("; cpu: the same ratios in process CPU time, which a loaded machine inflates less "
-             "than wall-clock time" if single else ""))
+             "than wall-clock time" if single else "")
+          + "; ref: rnnlib.reference's time over rnnlib's (one sample each; its f+b is its "
+          f"rnn_backward, n/a where N > {REF_BACKWARD_BATCH}: it runs each sequence alone, "
+          "minutes per shape; --reference-backward times it)")
 
 
 def peak_rss():
     """This process's resident-set high-water mark in bytes (Linux: VmHWM)."""
-    with open("/proc/self/status") as status:
+    with PROC_STATUS.open() as status:
         line = next(line for line in status if line.startswith("VmHWM:"))
     return 1024 * int(line.split()[1])  # kB -> B
 
@@ -256,18 +302,27 @@ def traced_peak(name):
     return peak
 
 
+def load_average():
+    """The one-minute load average, or "n/a" where the OS has none (Windows)."""
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
+
+
 def child(args, env=None):
     command = [sys.executable, os.path.abspath(__file__), *args]
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def run_memory():
+def run_memory(names=None):
+    """Peak memory per configuration (of ``names``, default all)."""
     print("\n== peak memory of one forward+backward (MiB): growth of the peak resident set "
           "(VmHWM) in a fresh process per library; NumPy's traced peak (tracemalloc) for rnnlib")
     print(f"{'configuration':<30} {'rnnlib':>8} {'torch':>8} {'ratio':>6} {'traced':>8}")
-    for name in CONFIGS:
-        lib, ref = (int(child(["--rss", library, name])) for library in ("rnnlib", "torch"))
+    for name in names or CONFIGS:
         traced = traced_peak(name)
+        if not PROC_STATUS.exists():
+            print(f"{name:<30} {'n/a':>8} {'n/a':>8} {'n/a':>6} {traced / 2**20:>8.1f}")
+            continue
+        lib, ref = (int(child(["--rss", library, name])) for library in ("rnnlib", "torch"))
         ratio = f"{lib / ref:>5.2f}x" if ref else "   n/a"  # no growth measured
         print(f"{name:<30} {lib / 2**20:>8.1f} {ref / 2**20:>8.1f} {ratio} {traced / 2**20:>8.1f}")
 
@@ -276,21 +331,30 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--timings", metavar="LABEL", help="(child) time every configuration")
     parser.add_argument("--rss", nargs=2, metavar=("LIBRARY", "CONFIG"), help="(child)")
+    parser.add_argument("--only", metavar="TEXT", default="",
+                        help="time only the configurations whose name contains TEXT")
+    parser.add_argument("--reference-backward", action="store_true",
+                        help="time the reference's backward on every shape (minutes each)")
     args = parser.parse_args()
+    names = [name for name in CONFIGS if args.only in name]
+    if not names:
+        parser.error(f"--only {args.only!r} matches no configuration; expected part of one "
+                     f"of {list(CONFIGS)}")
     if args.rss:
         print(rss_growth(*args.rss))
         return
     if args.timings:
-        run_timings(args.timings)
+        run_timings(args.timings, names, args.reference_backward)
         return
     print(f"torch {torch.__version__}, numpy {np.__version__}, float32, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}; medians of {ROUNDS} interleaved rounds")
+          f"load average {load_average()}; medians of {ROUNDS} interleaved rounds")
     base = {k: v for k, v in os.environ.items() if k not in ISA_PINS}
     one = {**base, **{v: "1" for v in THREAD_VARS}}
     default = {k: v for k, v in base.items() if k not in THREAD_VARS}
+    flags = ["--only", args.only] + (["--reference-backward"] if args.reference_backward else [])
     for label, env in (("1 thread", one), ("default threads", default)):
-        print(child(["--timings", label], env), end="", flush=True)
-    run_memory()
+        print(child(["--timings", label, *flags], env), end="", flush=True)
+    run_memory(names)
 
 
 if __name__ == "__main__":
