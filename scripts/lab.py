@@ -22,7 +22,7 @@ def lab_command(*extra, root=ROOT):
         "--LabApp.default_url=/lab/tree/chapters",
         f"--LabApp.app_settings_dir={ROOT / 'lab'}",
     ]
-    if os.geteuid() == 0:
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # no geteuid on Windows
         command.append("--allow-root")
     return command + list(extra)
 

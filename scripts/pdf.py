@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import functools
 import http.server
-import os
 import sys
 import threading
 import time
@@ -21,7 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
-from browsing import CHROMIUM_ARGS, chromium_path, free_port  # noqa: E402
+from browsing import chromium_args, chromium_path, free_port  # noqa: E402
 
 SINGLEHTML = ROOT / "_build" / "singlehtml"
 # Where _config.yml says the PDF edition is, for `make book` to publish it (_ext/pdf_edition.py).
@@ -150,7 +149,7 @@ def print_book(source=SINGLEHTML, target=PDF):
         raise RuntimeError(f"{source} has no intro.html: build it with `make pdf`")
     if not chromium_path():
         raise RuntimeError("Chromium not found: install Debian's `chromium` package")
-    args = CHROMIUM_ARGS + (["--no-sandbox"] if os.geteuid() == 0 else [])
+    args = chromium_args()
     with serve(source) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(), headless=True, args=args)

@@ -23,6 +23,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+def chromium_args():
+    """CHROMIUM_ARGS, plus --no-sandbox as root (Chromium's sandbox refuses root; no geteuid on
+    Windows)."""
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return CHROMIUM_ARGS + (["--no-sandbox"] if as_root else [])
+
+
 def chromium_path():
     """The Chromium to drive: CHROMIUM (a path or a command) if set, else the system's; or None."""
     if os.environ.get("CHROMIUM"):

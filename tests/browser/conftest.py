@@ -12,7 +12,7 @@ import os
 import threading
 
 import pytest
-from browsing import CHROMIUM_ARGS, SITE, Recorder, chromium_path, free_port
+from browsing import SITE, Recorder, chromium_args, chromium_path, free_port
 
 # Seconds a browser test may take (pytest-timeout): above the sum of the Lab test's own waits
 # (about 1,100 s at most, 600 of them for its chapter to run), so that a hung browser or server
@@ -98,8 +98,7 @@ def browser():
     """Headless Chromium. Playwright gives each launch a new, empty profile directory."""
     from playwright.sync_api import sync_playwright
 
-    as_root = hasattr(os, "geteuid") and os.geteuid() == 0  # no geteuid on Windows
-    args = CHROMIUM_ARGS + (["--no-sandbox"] if as_root else [])
+    args = chromium_args()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(), headless=True, args=args
