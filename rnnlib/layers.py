@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import recurrence
 from .checks import as_array, check_shape, flag, positive_int, probability, read_state
+from .concurrency import each_direction
 from .kernels import KERNELS
 from .layout import read_input
 from .module import Module
@@ -48,8 +49,10 @@ class RNNBase(Module):
                           f"non-zero dropout expects num_layers > 1, got dropout={dropout} and "
                           f"num_layers={num_layers}", stacklevel=3)
         self.cell = KERNELS[mode]
-        self._tape_buffers = Workspace()  # the forward's buffers, reused by the next forward
-        self._grad_buffers = Workspace()  # one layer-direction's backward scratch, reused
+        # per direction (the two may run at once): the forward's buffers, reused by the next
+        # forward, and one layer-direction's backward scratch, reused
+        self._tape_buffers = (Workspace(), Workspace())
+        self._grad_buffers = (Workspace(), Workspace())
         super().__init__(stack_shapes(self.cell.gates, self.input_size, self.hidden_size,
                                       self.num_layers, self.bias, self.bidirectional,
                                       self.proj_size), self.hidden_size, dtype, seed)
@@ -102,20 +105,24 @@ class RNNBase(Module):
                             form=layout.form, axes=self._state_axes(layout))
         h0, c0 = ([layout.sort_state(s) for s in states] + [None])[:2]  # c0 is None but for LSTM
         self._tape = None  # its buffers are about to be reused
-        self._tape_buffers.restart()
+        for buffers in self._tape_buffers:
+            buffers.restart()
         finals = []  # (h_n, c_n) of each layer-direction, in h_n's order
         layers = []  # (dropout mask, [tape per direction]) for backward
         for layer in range(self.num_layers):
             mask = self._dropout_mask(rows) if layer and self.training and self.dropout else None
             if mask is not None:
                 rows = rows * mask
-            outputs, tapes = [], []
-            for direction in range(self.num_directions):
+
+            def run(direction, layer=layer, rows=rows):
                 k = layer * self.num_directions + direction
-                y, h_n, c_n, tape = recurrence.forward(
+                return recurrence.forward(
                     self.cell, rows, layout.batch_sizes, h0[k], None if c0 is None else c0[k],
                     select(self._params, suffix(layer, direction)), reverse=direction == 1,
-                    empty=self._tape_buffers.empty)
+                    empty=self._tape_buffers[direction].empty)
+
+            outputs, tapes = [], []
+            for y, h_n, c_n, tape in each_direction(run, self.num_directions):
                 outputs.append(y)
                 tapes.append(tape)
                 finals.append((h_n, c_n))
@@ -161,21 +168,27 @@ class RNNBase(Module):
         dh, dc = ([layout.sort_state(s) for s in states] + [None])[:2]
         self._consume()
         dh0, dc0 = np.empty_like(dh), None if dc is None else np.empty_like(dc)
+        size = grad_rows.shape[1] // self.num_directions
         for layer in reversed(range(self.num_layers)):
             mask, tapes = layers[layer]
-            grad_in = 0
-            for direction, tape in enumerate(tapes):
+
+            def run(direction, layer=layer, tapes=tapes, grad_rows=grad_rows):
                 k = layer * self.num_directions + direction
-                size = grad_rows.shape[1] // self.num_directions
-                dy = grad_rows[:, direction * size:(direction + 1) * size]
-                sfx = suffix(layer, direction)
-                self._grad_buffers.restart()  # the previous layer-direction's are consumed
-                dx, dh0[k], dc_k, grads = recurrence.backward(
-                    self.cell, tape, select(self._params, sfx), dy, dh[k],
-                    None if dc is None else dc[k], empty=self._grad_buffers.empty)
+                buffers = self._grad_buffers[direction]
+                buffers.restart()  # this direction's previous layer's are consumed
+                return recurrence.backward(
+                    self.cell, tapes[direction], select(self._params, suffix(layer, direction)),
+                    grad_rows[:, direction * size:(direction + 1) * size], dh[k],
+                    None if dc is None else dc[k], empty=buffers.empty)
+
+            grad_in = 0
+            for direction, (dx, dh0_k, dc0_k, grads) in enumerate(
+                    each_direction(run, self.num_directions)):
+                k = layer * self.num_directions + direction
+                dh0[k] = dh0_k
                 if dc0 is not None:  # an LSTM's
-                    dc0[k] = dc_k
-                self._accumulate(grads, sfx)
+                    dc0[k] = dc0_k
+                self._accumulate(grads, suffix(layer, direction))
                 grad_in = grad_in + dx
             grad_rows = grad_in if mask is None else grad_in * mask
         grad_state = tuple(layout.unsort_state(s) for s in (dh0, dc0) if s is not None)

@@ -13,8 +13,10 @@ from conftest import (
     CELL_KINDS,
     FORMS,
     KINDS,
+    MODULE_KINDS,
     assert_close,
     assert_grad_close,
+    assert_same,
     configs,
     is_lstm,
     make_cell_twins,
@@ -26,9 +28,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_backward import draw_case, lib_backward, lib_input, state_parts
 from test_reference import MODES, STEPS, padded_output_grad, reference_case
+from threadpoolctl import threadpool_limits
 
 import rnnlib
-from rnnlib import reference
+from rnnlib import concurrency, reference
 
 F64 = np.float64
 
@@ -132,3 +135,32 @@ def test_linear_module_equals_the_reference(shape, in_features, out_features, bi
     assert_grad_close(m.backward(dy), dx, "Linear dx")
     for name, e in grads.items():
         assert_grad_close(m.grads[name], e, f"Linear d{name}")
+
+
+@pytest.mark.parametrize("kind, extra", [(kind, {}) for kind in MODULE_KINDS]
+                         + [("lstm", {"proj_size": 2})], ids=[*MODULE_KINDS, "lstm_proj"])
+@pytest.mark.parametrize("packed", [False, True])
+def test_directions_at_once_compute_what_one_after_the_other_does(kind, extra, packed):
+    """With two BLAS threads allowed, a bidirectional stack runs its two directions at once
+    (rnnlib.concurrency); outputs, states and every gradient must equal, bit for bit, the run
+    with one BLAS thread, where they run one after the other."""
+    lengths = [6, 4, 4, 1]
+    x = np.random.default_rng(7).standard_normal((6, 4, 3))  # (L, N, H_in)
+    runs = []
+    for threads in (1, 2):
+        _, m = make_module_twins(kind, 3, 5, seed=3, num_layers=2, bidirectional=True, **extra)
+        width = 2 * (m.proj_size or m.hidden_size)
+        dy = np.random.default_rng(8).standard_normal((6, 4, width))
+        dy *= (np.arange(6)[:, None] < np.array(lengths))[..., None]  # none at padded steps
+        with threadpool_limits(threads, user_api="blas"):
+            assert concurrency.blas_threads() == threads, "BLAS did not take the thread limit"
+            inputs = rnnlib.pack_padded_sequence(x, lengths) if packed else x
+            output, state = m(inputs)
+            grad = rnnlib.pack_padded_sequence(dy, lengths) if packed else dy
+            grad_input, grad_state = m.backward(grad)
+        states = [a for v in (state, grad_state) for a in (v if isinstance(v, tuple) else (v,))]
+        runs.append([output.data if packed else output, grad_input.data if packed else grad_input,
+                     *states, *m.grads.values()])
+    for index, (one, two) in enumerate(zip(*runs, strict=True)):
+        assert_same(two, one, what=f"{kind}, packed={packed}, result {index}: two threads "
+                                   "(actual) against one")
