@@ -22,15 +22,15 @@ def edition(app):
 
 
 def link(app, pagename, templatename, context, doctree):
-    if edition(app):
-        context["pdf_edition"] = edition(app).name
+    if pdf := edition(app):
+        context["pdf_edition"] = pdf.name
 
 
 def publish(app, exception):
-    if exception is None and edition(app):
-        written = datetime.fromtimestamp(edition(app).stat().st_mtime).isoformat(" ", "minutes")
-        logger.info(f"PDF edition: {edition(app)} (written {written}) copied into the site")
-        shutil.copy2(edition(app), Path(app.outdir) / edition(app).name)
+    if exception is None and (pdf := edition(app)):
+        written = datetime.fromtimestamp(pdf.stat().st_mtime).isoformat(" ", "minutes")
+        logger.info(f"PDF edition: {pdf} (written {written}) copied into the site")
+        shutil.copy2(pdf, Path(app.outdir) / pdf.name)
 
 
 def setup(app):

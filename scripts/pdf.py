@@ -8,11 +8,7 @@ stops with the list of those that are.
 """
 
 import argparse
-import contextlib
-import functools
-import http.server
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +16,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
-from browsing import chromium_args, chromium_path, free_port  # noqa: E402
+from browsing import (  # noqa: E402
+    chromium_args,
+    chromium_path,
+    failed_responses,
+    is_local,
+    serve,
+)
 
 SINGLEHTML = ROOT / "_build" / "singlehtml"
 # Where _config.yml says the PDF edition is, for `make book` to publish it (_ext/pdf_edition.py).
@@ -83,32 +85,6 @@ UNBREAKABLE = """() => [...document.querySelectorAll("article *")]
     + el.textContent.replace(/\\s+/g, " ").trim().slice(0, 60))"""
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder without logging, and records the requests that failed."""
-
-    def log_message(self, format, *args):
-        pass
-
-    def log_request(self, code="-", size="-"):
-        if int(code) >= 400:
-            self.server.failed.append(f"{code} {self.path}")
-
-
-@contextlib.contextmanager
-def serve(folder):
-    """Serve `folder` on 127.0.0.1; yields the server (its URL is `server.url`)."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    server.failed, server.url = [], f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def offline_only(route):
     """Let requests to 127.0.0.1 through; abort any other (the book needs none).
 
@@ -116,10 +92,9 @@ def offline_only(route):
     search), so that request gets an empty script rather than a 404.
     """
     url = route.request.url
-    host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    if host == "127.0.0.1" and url.endswith("/searchindex.js"):
+    if is_local(url) and url.endswith("/searchindex.js"):
         route.fulfill(status=200, content_type="text/javascript", body="")
-    elif host == "127.0.0.1":
+    elif is_local(url):
         route.continue_()
     else:
         print(f"pdf.py: aborted a request off the machine: {url}", file=sys.stderr)
@@ -156,7 +131,7 @@ def print_book(source=SINGLEHTML, target=PDF):
         context = browser.new_context(viewport={"width": COLUMN_PX, "height": 1000})
         context.route("**/*", offline_only)
         page = context.new_page()
-        problems = prepare(page, server.url + "intro.html") + server.failed
+        problems = prepare(page, server.url + "intro.html") + failed_responses(server)
         if problems:
             browser.close()
             raise RuntimeError("the book would not print whole:\n" + "\n".join(problems))

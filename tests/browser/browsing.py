@@ -1,8 +1,12 @@
 """Shared by the browser tests: paths, the vendored axe-core, Chromium's flags, request records."""
 
+import contextlib
+import functools
+import http.server
 import os
 import shutil
 import socket
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +48,43 @@ def free_port():
         return sock.getsockname()[1]
 
 
+class RecordingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder without logging, and records (status, path) of every response in the
+    server's ``responses``: the browser's own requests too, such as /favicon.ico, which
+    Playwright does not report, so that a failed load of any kind can fail a test."""
+
+    def log_message(self, format, *args):
+        pass
+
+    def log_request(self, code="-", size="-"):
+        self.server.responses.append((int(code), self.path))
+
+
+@contextlib.contextmanager
+def serve(folder):
+    """Serve ``folder`` on 127.0.0.1 at a free port; yields the server, whose ``url`` is its
+    address and ``responses`` the record of :class:`RecordingHandler`."""
+    handler = functools.partial(RecordingHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    server.responses, server.url = [], f"http://127.0.0.1:{server.server_address[1]}/"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def failed_responses(server, start=0):
+    """The responses with a 4xx or 5xx status that ``server`` sent, from ``start`` on."""
+    return [f"{status} {path}" for status, path in server.responses[start:] if status >= 400]
+
+
+def is_local(url):
+    """True when ``url`` is on 127.0.0.1, the only host the book's pages may load from."""
+    return url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] == "127.0.0.1"
+
+
 class Recorder:
     """Records every request of a browser context and aborts those that would leave 127.0.0.1."""
 
@@ -52,8 +93,7 @@ class Recorder:
         context.route("**/*", self._route)
 
     def _route(self, route):
-        host = route.request.url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-        if host == "127.0.0.1":
+        if is_local(route.request.url):
             route.continue_()
         else:
             self.offsite.append(route.request.url)

@@ -6,13 +6,17 @@ picks another. Where it is missing the browser tests are skipped with a loud war
 under CI=true, where that is a failure. Each test is stopped after TEST_TIMEOUT seconds.
 """
 
-import functools
-import http.server
 import os
-import threading
 
 import pytest
-from browsing import SITE, Recorder, chromium_args, chromium_path, free_port
+from browsing import (
+    SITE,
+    Recorder,
+    chromium_args,
+    chromium_path,
+    failed_responses,
+    serve,
+)
 
 # Seconds a browser test may take (pytest-timeout): above the sum of the Lab test's own waits
 # (about 1,100 s at most, 600 of them for its chapter to run), so that a hung browser or server
@@ -50,39 +54,18 @@ def pytest_terminal_summary(terminalreporter):
         )
 
 
-class RecordingHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the site without logging, and records the status of every response it sends.
-
-    The record holds the requests that Playwright does not report, such as the browser's own
-    request for /favicon.ico, so that a failed load of any kind fails the tests.
-    """
-
-    def log_message(self, format, *args):
-        pass
-
-    def log_request(self, code="-", size="-"):
-        self.server.responses.append((int(code), self.path))
-
-
 @pytest.fixture(scope="session")
 def site_server():
     """The built website (`make book`), served on 127.0.0.1 at a free port; ``.responses`` lists
     (status, path) of every response sent, in order."""
     if not (SITE / "intro.html").is_file():
         pytest.fail(f"{SITE} has no built book: run `make book` first", pytrace=False)
-    handler = functools.partial(RecordingHandler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    server.responses = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serve(SITE) as server:
+        yield server
     # Every response of the session, the browser's own requests included (such as /favicon.ico,
     # which Playwright does not report and which may arrive while the next page loads): a 4xx or
     # 5xx fails the session, as an error at the teardown of its last test.
-    failed = [f"{status} {path}" for status, path in server.responses if status >= 400]
-    if failed:
+    if failed := failed_responses(server):
         pytest.fail(f"requests to the site that failed during the browser tests: {failed}",
                     pytrace=False)
 
@@ -90,7 +73,7 @@ def site_server():
 @pytest.fixture(scope="session")
 def site_url(site_server):
     """The address of the served website."""
-    return f"http://127.0.0.1:{site_server.server_address[1]}/"
+    return site_server.url
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
-from browsing import AXE, AXE_VERSION, SCREENSHOTS, SITE, Recorder
+from browsing import AXE, AXE_VERSION, SCREENSHOTS, SITE, Recorder, failed_responses
 
 # Every page of the build (not the theme's assets or the downloadable sources), so new chapters
 # are covered without touching this file.
@@ -139,11 +139,6 @@ def anchors_of(fetch):
         return cache[url]
 
     return anchors
-
-
-def failed_responses(site_server, start=0):
-    """The responses with a 4xx or 5xx status that the site's server sent, from ``start`` on."""
-    return [f"{status} {path}" for status, path in site_server.responses[start:] if status >= 400]
 
 
 @pytest.fixture(scope="session")
