@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import recurrence
 from .checks import as_array, check_shape, flag, positive_int, probability, read_state
-from .concurrency import each_direction
+from .concurrency import CHUNKS, Pipe, Stage, at_once, each_direction, wavefront_allowed
 from .kernels import KERNELS
 from .layout import read_input
 from .module import Module
@@ -51,8 +52,8 @@ class RNNBase(Module):
         self.cell = KERNELS[mode]
         # per direction (the two may run at once): the forward's buffers, reused by the next
         # forward, and one layer-direction's backward scratch, reused
-        self._tape_buffers = (Workspace(), Workspace())
-        self._grad_buffers = (Workspace(), Workspace())
+        self._tape_buffers = {}  # (layer, direction): Workspace
+        self._grad_buffers = {}  # the part running at once (direction, or layer): Workspace
         super().__init__(stack_shapes(self.cell.gates, self.input_size, self.hidden_size,
                                       self.num_layers, self.bias, self.bidirectional,
                                       self.proj_size), self.hidden_size, dtype, seed)
@@ -105,40 +106,113 @@ class RNNBase(Module):
                             form=layout.form, axes=self._state_axes(layout))
         h0, c0 = ([layout.sort_state(s) for s in states] + [None])[:2]  # c0 is None but for LSTM
         self._tape = None  # its buffers are about to be reused
-        for buffers in self._tape_buffers:
+        for buffers in self._tape_buffers.values():
             buffers.restart()
-        finals = []  # (h_n, c_n) of each layer-direction, in h_n's order
-        layers = []  # (dropout mask, [tape per direction]) for backward
-        for layer in range(self.num_layers):
-            mask = self._dropout_mask(rows) if layer and self.training and self.dropout else None
-            if mask is not None:
-                rows = rows * mask
+        between = (rows.shape[0], self.num_directions * (self.proj_size or self.hidden_size))
+        masks = [self._dropout_mask(between) if layer and self.training and self.dropout
+                 else None for layer in range(self.num_layers)]  # drawn first, in layer order
 
-            def run(direction, layer=layer, rows=rows):
-                k = layer * self.num_directions + direction
-                return recurrence.forward(
-                    self.cell, rows, layout.batch_sizes, h0[k], None if c0 is None else c0[k],
-                    select(self._params, suffix(layer, direction)), reverse=direction == 1,
-                    empty=self._tape_buffers[direction].empty)
+        def run(layer, direction, rows, stage=None):
+            k = layer * self.num_directions + direction
+            buffers = self._tape_buffers.setdefault((layer, direction), Workspace())
+            return recurrence.forward(
+                self.cell, rows, layout.batch_sizes, h0[k], None if c0 is None else c0[k],
+                select(self._params, suffix(layer, direction)), reverse=direction == 1,
+                empty=buffers.empty, stage=stage)
 
-            outputs, tapes = [], []
-            for y, h_n, c_n, tape in each_direction(run, self.num_directions):
-                outputs.append(y)
-                tapes.append(tape)
-                finals.append((h_n, c_n))
-            layers.append((mask, tapes))
-            rows = np.concatenate(outputs, axis=1)  # (T, D*H_out), forward first; a copy, as
-            # the caller may keep it (the RNN's y is a buffer the next call reuses)
-        self._tape = (layout, layers)
+        if self._wavefront(layout):
+            results = self._forward_wavefront(run, rows, masks, self._chunk(layout))
+        else:
+            results = []
+            for layer, mask in enumerate(masks):
+                if layer:  # (T, D*H_out), forward first
+                    rows = np.concatenate([y for y, *_ in results[-1]], axis=1)
+                layer_rows = rows if mask is None else rows * mask
+                results.append(each_direction(partial(run, layer, rows=layer_rows),
+                                              self.num_directions))
+        # a copy, as the caller may keep it (the RNN's y is a buffer the next call reuses)
+        rows = np.concatenate([y for y, *_ in results[-1]], axis=1)
+        self._tape = (layout, [(mask, [tape for *_, tape in layer_results])
+                               for mask, layer_results in zip(masks, results, strict=True)])
         final = [layout.unsort_state(np.stack(s))  # (num_layers*D, N, ·) each
-                 for s in zip(*finals, strict=True) if s[0] is not None]
+                 for s in zip(*[(h_n, c_n) for layer_results in results
+                                for _, h_n, c_n, _ in layer_results], strict=True)
+                 if s[0] is not None]
         return layout.from_rows(rows), self._pack_state(tuple(final))
 
-    def _dropout_mask(self, rows):
+    def _wavefront(self, layout):
+        """Whether this call runs its layers as a wavefront (:mod:`rnnlib.concurrency`)."""
+        step_work = int(layout.batch_sizes[0]) * self._params["weight_hh_l0"].size
+        return wavefront_allowed(self.num_layers, self.bidirectional, step_work)
+
+    @staticmethod
+    def _chunk(layout):
+        """Steps per chunk of a wavefront: the steps in CHUNKS chunks."""
+        return -(-len(layout.batch_sizes) // CHUNKS)  # ceil
+
+    def _at_once_as_stages(self, run, pipes):
+        """Run ``run(layer)`` for every layer at once; if one fails, the others stop waiting."""
+        def stage(layer):
+            try:
+                return run(layer)
+            except BaseException:
+                for pipe in pipes:
+                    pipe.break_()
+                raise
+
+        return at_once([partial(stage, layer) for layer in range(self.num_layers)])
+
+    def _forward_wavefront(self, run, rows, masks, chunk):
+        """Every layer at once, each a chunk of steps behind the one below it; per layer, the
+        list ``[(y, h_n, c_n, tape)]`` of its one direction."""
+        pipes = [Pipe() for _ in masks[1:]]  # pipes[k - 1]: layer k - 1's y, read by layer k
+
+        def masked(pipe, mask):  # rows of the layer below, times the dropout mask, as they come
+            scaled, done = np.empty((rows.shape[0], pipe_width), self.dtype), [0]
+
+            def take(edge):
+                new = slice(done[0], edge)
+                np.multiply(pipe.take(edge)[new], mask[new], out=scaled[new])
+                done[0] = edge
+                return scaled
+
+            return take
+
+        pipe_width = self.proj_size or self.hidden_size
+
+        def layer_run(layer):
+            take = ((lambda edge: rows) if layer == 0 else pipes[layer - 1].take
+                    if masks[layer] is None else masked(pipes[layer - 1], masks[layer]))
+            give = pipes[layer].give if layer < len(pipes) else (lambda y, edge: None)
+            return [run(layer, 0, None, Stage(take, give, chunk))]
+
+        return self._at_once_as_stages(layer_run, pipes)
+
+    def _backward_wavefront(self, run, grad_rows, masks, chunk):
+        """The backward of :meth:`_forward_wavefront`: every layer at once, each a chunk of
+        steps behind the one above it; per layer, ``[(dx, dh0, dc0, grads)]``."""
+        pipes = [Pipe(from_end=True) for _ in masks[1:]]  # pipes[k]: the gradient of layer k's y
+
+        def layer_run(layer):
+            take = (lambda edge: grad_rows) if layer == len(pipes) else pipes[layer].take
+            mask, done = masks[layer], [grad_rows.shape[0]]  # rows [done, T) given below
+
+            def give(dx, edge):  # dx's rows from edge are final: scale the new ones, pass on
+                if mask is not None:
+                    dx[edge:done[0]] *= mask[edge:done[0]]
+                done[0] = edge
+                pipes[layer - 1].give(dx, edge)
+
+            stage = Stage(take, give if layer else (lambda dx, edge: None), chunk)
+            return [run(layer, 0, None, layer, stage, grads_later=True)]
+
+        return self._at_once_as_stages(layer_run, pipes)
+
+    def _dropout_mask(self, shape):
         """Zero each element with probability ``dropout``, scaling the rest by 1 / (1 - dropout)."""
         if self.dropout == 1:
-            return np.zeros_like(rows)
-        keep = self.generator.random(rows.shape) >= self.dropout
+            return np.zeros(shape, self.dtype)
+        keep = self.generator.random(shape) >= self.dropout
         return keep.astype(self.dtype) / self.dtype.type(1 - self.dropout)
 
     def backward(
@@ -169,28 +243,42 @@ class RNNBase(Module):
         self._consume()
         dh0, dc0 = np.empty_like(dh), None if dc is None else np.empty_like(dc)
         size = grad_rows.shape[1] // self.num_directions
-        for layer in reversed(range(self.num_layers)):
-            mask, tapes = layers[layer]
 
-            def run(direction, layer=layer, tapes=tapes, grad_rows=grad_rows):
-                k = layer * self.num_directions + direction
-                buffers = self._grad_buffers[direction]
-                buffers.restart()  # this direction's previous layer's are consumed
-                return recurrence.backward(
-                    self.cell, tapes[direction], select(self._params, suffix(layer, direction)),
-                    grad_rows[:, direction * size:(direction + 1) * size], dh[k],
-                    None if dc is None else dc[k], empty=buffers.empty)
+        def run(layer, direction, grad_rows, part, stage=None, grads_later=False):
+            k = layer * self.num_directions + direction
+            buffers = self._grad_buffers.setdefault(part, Workspace())
+            buffers.restart()  # this part's previous layer's are consumed
+            if grad_rows is not None:  # this direction's columns
+                grad_rows = grad_rows[:, direction * size:(direction + 1) * size]
+            return recurrence.backward(
+                self.cell, layers[layer][1][direction],
+                select(self._params, suffix(layer, direction)), grad_rows, dh[k],
+                None if dc is None else dc[k], empty=buffers.empty, stage=stage,
+                grads_later=grads_later)
 
-            grad_in = 0
-            for direction, (dx, dh0_k, dc0_k, grads) in enumerate(
-                    each_direction(run, self.num_directions)):
+        if self._wavefront(layout):
+            results = self._backward_wavefront(run, grad_rows, [mask for mask, _ in layers],
+                                               self._chunk(layout))
+            # the parameter gradients' large products, now with every BLAS thread
+            results = [[(dx, dh0_k, dc0_k, grads()) for dx, dh0_k, dc0_k, grads in layer_results]
+                       for layer_results in results]
+            grad_rows = results[0][0][0]
+        else:
+            results = [None] * self.num_layers
+            for layer in reversed(range(self.num_layers)):
+                results[layer] = each_direction(
+                    lambda d, layer=layer, grad_rows=grad_rows: run(layer, d, grad_rows, d),
+                    self.num_directions)
+                grad_rows = sum(dx for dx, *_ in results[layer])
+                if layers[layer][0] is not None:
+                    grad_rows = grad_rows * layers[layer][0]
+        for layer, layer_results in enumerate(results):
+            for direction, (_, dh0_k, dc0_k, grads) in enumerate(layer_results):
                 k = layer * self.num_directions + direction
                 dh0[k] = dh0_k
                 if dc0 is not None:  # an LSTM's
                     dc0[k] = dc0_k
                 self._accumulate(grads, suffix(layer, direction))
-                grad_in = grad_in + dx
-            grad_rows = grad_in if mask is None else grad_in * mask
         grad_state = tuple(layout.unsort_state(s) for s in (dh0, dc0) if s is not None)
         return layout.from_rows(grad_rows), self._pack_state(grad_state)
 

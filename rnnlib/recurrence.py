@@ -76,12 +76,19 @@ def fold(cell, w):
     return w_ih, w_hh, (w["bias_ih"] + b_hh) * scale, b_inner
 
 
-def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty):
+def chunks(steps, size):
+    """The steps in runs of ``size``, each with its packed rows' range (lo, hi)."""
+    for start in range(0, len(steps), size):
+        part = steps[start:start + size]
+        yield part, min(lo for lo, _ in part), max(hi for _, hi in part)
+
+
+def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty, stage=None):
     """Run ``cell`` over the packed rows ``x``.
 
     Args:
         cell: a :class:`rnnlib.kernels.Kernel`.
-        x: (T, H_in) packed rows.
+        x: (T, H_in) packed rows, or None with ``stage``.
         batch_sizes: (L,) rows per time step.
         h0: (N, H_out) initial state, N = batch_sizes[0]; c0: (N, H) for the LSTM, else None.
         w: dict with ``weight_ih`` (G*H, H_in), ``weight_hh`` (G*H, H_out), and optionally
@@ -91,85 +98,114 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty):
             or a module's :class:`rnnlib.workspace.Workspace` ``.empty`` to reuse the previous
             call's. ``y`` is a new array, but for the RNN, whose ``y`` is its tape's buffer:
             copy it before the next call with the same ``empty``.
+        stage: None, or this layer's :class:`rnnlib.concurrency.Stage` in a wavefront (one
+            direction, not reversed): the steps run in chunks of ``stage.chunk``; before a
+            chunk, ``stage.take(hi)`` returns the input, whose rows [0, hi) are then final, and
+            after it ``stage.give(y, hi)`` says the same of y.
 
     Returns:
         y (T, H_out), h_n (N, H_out), c_n (N, H) or None, and the :class:`Tape`.
     """
     w_ih_t, w_hh_t, bias, b_inner = fold(cell, w)
     w_hr = w.get("weight_hr")
-    rows, batch, hidden = x.shape[0], h0.shape[0], w_hh_t.shape[1] // cell.gates
-    gates = empty((rows, w_ih_t.shape[1]), x.dtype)  # (T, G*H)
-    np.matmul(x, w_ih_t, out=gates)  # the input projection: one product for all steps
-    if bias is not None:
-        gates += bias
+    rows, batch, hidden = int(np.sum(batch_sizes)), h0.shape[0], w_hh_t.shape[1] // cell.gates
+    dtype = h0.dtype
+    gates = empty((rows, w_ih_t.shape[1]), dtype)  # (T, G*H)
     # (T, H_out): the RNN writes h_t over its pre-activations, which its backward does not
     # need, and keeps h_t in the tape instead; for the others a new array
-    y = gates if cell.keeps_output else np.empty((rows, h0.shape[1]), x.dtype)
-    h_prev = empty(y.shape, x.dtype)
-    m = None if w_hr is None else empty((rows, hidden), x.dtype)  # (T, H)
+    y = gates if cell.keeps_output else np.empty((rows, h0.shape[1]), dtype)
+    h_prev = empty(y.shape, dtype)
+    m = None if w_hr is None else empty((rows, hidden), dtype)  # (T, H)
     out = y if m is None else m  # where the cell writes h_t
-    saved = tuple(empty((rows, hidden), x.dtype) for _ in range(cell.saved))
-    gh = empty((batch, gates.shape[1]), x.dtype)  # (N, G*H) scratch: h_{t-1} W_hh^T
-    tmp = empty((batch, hidden), x.dtype)  # (N, H) scratch
+    saved = tuple(empty((rows, hidden), dtype) for _ in range(cell.saved))
+    gh = empty((batch, gates.shape[1]), dtype)  # (N, G*H) scratch: h_{t-1} W_hh^T
+    tmp = empty((batch, hidden), dtype)  # (N, H) scratch
     h = h0.copy()  # the running state; rows past a step's n keep their value
     c = None if c0 is None else c0.copy()
     steps = step_ranges(batch_sizes, reverse)
-    for lo, hi in steps:
-        n = hi - lo  # sequences still running at this step
-        h_prev[lo:hi] = h[:n]
-        np.matmul(h[:n], w_hh_t, out=gh[:n])  # all gates in one product
-        if b_inner is not None:
-            gh[:n, -hidden:] += b_inner
-        cell.forward(gates[lo:hi], gh[:n], h_prev[lo:hi], None if c is None else c[:n],
-                     tuple(s[lo:hi] for s in saved), tmp[:n], out[lo:hi])
-        if w_hr is not None:
-            np.matmul(m[lo:hi], w_hr.T, out=y[lo:hi])  # (n, H) -> (n, H_out)
-        h[:n] = y[lo:hi]
+    # without a stage, one chunk: the input projection is one product for all steps
+    for part, first, last in chunks(steps, len(steps) if stage is None else stage.chunk):
+        if stage is not None:
+            x = stage.take(last)
+        np.matmul(x[first:last], w_ih_t, out=gates[first:last])  # the input projection
+        if bias is not None:
+            gates[first:last] += bias
+        for lo, hi in part:
+            n = hi - lo  # sequences still running at this step
+            h_prev[lo:hi] = h[:n]
+            np.matmul(h[:n], w_hh_t, out=gh[:n])  # all gates in one product
+            if b_inner is not None:
+                gh[:n, -hidden:] += b_inner
+            cell.forward(gates[lo:hi], gh[:n], h_prev[lo:hi], None if c is None else c[:n],
+                         tuple(s[lo:hi] for s in saved), tmp[:n], out[lo:hi])
+            if w_hr is not None:
+                np.matmul(m[lo:hi], w_hr.T, out=y[lo:hi])  # (n, H) -> (n, H_out)
+            h[:n] = y[lo:hi]
+        if stage is not None:
+            stage.give(y, last)
     return y, h, c, Tape(x, gates, h_prev, saved, m, steps)
 
 
-def backward(cell, tape, w, dy, dh_n, dc_n, empty=np.empty):
+def backward(cell, tape, w, dy, dh_n, dc_n, empty=np.empty, stage=None, grads_later=False):
     """Backpropagate through :func:`forward`.
 
     Args:
         cell, w, empty: as given to :func:`forward`.
         tape: the :class:`Tape` it returned.
-        dy: (T, H_out) gradient of y; dh_n: (N, H_out) of h_n; dc_n: (N, H) of c_n, or None.
+        dy: (T, H_out) gradient of y, or None with ``stage``; dh_n: (N, H_out) of h_n; dc_n:
+            (N, H) of c_n, or None.
+        stage: as in :func:`forward`, from the last row: before a chunk, ``stage.take(lo)``
+            returns dy, whose rows [lo, T) are then final, and after it ``stage.give(dx, lo)``
+            says the same of dx (which the receiver may scale in place).
+        grads_later: return, instead of the parameter gradients, a function that computes them
+            (while ``empty``'s buffers are not reused), so that a caller can make those large
+            products when it may use more BLAS threads.
 
     Returns:
         dx (T, H_in), dh0 (N, H_out), dc0 (N, H) or None, and a dict of parameter gradients
-        with the keys of ``w``.
+        with the keys of ``w`` (or the function that computes it).
     """
     w_hr = w.get("weight_hr")
-    batch, hidden = dh_n.shape[0], w["weight_hh"].shape[0] // cell.gates
-    dgi = empty((dy.shape[0], w["weight_hh"].shape[0]), dy.dtype)  # (T, G*H)
-    dgh = empty(dgi.shape, dy.dtype) if cell.separate_dgh else dgi
-    dy_total = None if w_hr is None else empty(dy.shape, dy.dtype)  # (T, H_out), for weight_hr
-    dh_t = empty(dh_n.shape, dy.dtype)  # (N, H_out) scratch: the gradient reaching h_t
-    dm = None if w_hr is None else empty((batch, hidden), dy.dtype)  # (N, H) scratch
-    tmp = empty((batch, hidden), dy.dtype)
+    rows, batch = tape.kept.shape[0], dh_n.shape[0]
+    hidden, dtype = w["weight_hh"].shape[0] // cell.gates, dh_n.dtype
+    dgi = empty((rows, w["weight_hh"].shape[0]), dtype)  # (T, G*H)
+    dgh = empty(dgi.shape, dtype) if cell.separate_dgh else dgi
+    dy_total = None if w_hr is None else empty(tape.h_prev.shape, dtype)  # (T, H_out)
+    dh_t = empty(dh_n.shape, dtype)  # (N, H_out) scratch: the gradient reaching h_t
+    dm = None if w_hr is None else empty((batch, hidden), dtype)  # (N, H) scratch
+    tmp = empty((batch, hidden), dtype)
+    dx = np.empty(tape.x.shape, dtype)  # (T, H_in)
     dh = dh_n.copy()  # the running gradient of the state
     dc = None if dc_n is None else dc_n.copy()
-    for lo, hi in reversed(tape.steps):
-        n = hi - lo
-        np.add(dh[:n], dy[lo:hi], out=dh_t[:n])  # from the next step, and from this output
-        d_cell = dh_t[:n]
+    steps = tape.steps[::-1]
+    # without a stage, one chunk: dx is one product over all steps
+    for part, first, last in chunks(steps, len(steps) if stage is None else stage.chunk):
+        if stage is not None:
+            dy = stage.take(first)
+        for lo, hi in part:
+            n = hi - lo
+            np.add(dh[:n], dy[lo:hi], out=dh_t[:n])  # from the next step, and from this output
+            d_cell = dh_t[:n]
+            if w_hr is not None:
+                dy_total[lo:hi] = d_cell
+                d_cell = np.matmul(d_cell, w_hr, out=dm[:n])  # (n, H_out) -> (n, H)
+            direct = cell.backward(d_cell, None if dc is None else dc[:n], tape.kept[lo:hi],
+                                   tuple(s[lo:hi] for s in tape.saved), tape.h_prev[lo:hi],
+                                   dgi[lo:hi], dgh[lo:hi], tmp[:n])
+            np.matmul(dgh[lo:hi], w["weight_hh"], out=dh[:n])
+            if direct is not None:
+                dh[:n] += direct
+        np.matmul(dgi[first:last], w["weight_ih"], out=dx[first:last])
+        if stage is not None:
+            stage.give(dx, first)
+
+    def weight_grads():  # the parameter gradients: one product over all steps each
+        grads = {"weight_ih": dgi.T @ tape.x, "weight_hh": dgh.T @ tape.h_prev}
+        if "bias_ih" in w:
+            grads["bias_ih"] = dgi.sum(axis=0)
+            grads["bias_hh"] = dgh.sum(axis=0)
         if w_hr is not None:
-            dy_total[lo:hi] = d_cell
-            d_cell = np.matmul(d_cell, w_hr, out=dm[:n])  # (n, H_out) -> (n, H)
-        direct = cell.backward(d_cell, None if dc is None else dc[:n], tape.kept[lo:hi],
-                               tuple(s[lo:hi] for s in tape.saved), tape.h_prev[lo:hi],
-                               dgi[lo:hi], dgh[lo:hi], tmp[:n])
-        np.matmul(dgh[lo:hi], w["weight_hh"], out=dh[:n])
-        if direct is not None:
-            dh[:n] += direct
-    grads = {
-        "weight_ih": dgi.T @ tape.x,  # one product over all steps
-        "weight_hh": dgh.T @ tape.h_prev,
-    }
-    if "bias_ih" in w:
-        grads["bias_ih"] = dgi.sum(axis=0)
-        grads["bias_hh"] = dgh.sum(axis=0)
-    if w_hr is not None:
-        grads["weight_hr"] = dy_total.T @ tape.m
-    return dgi @ w["weight_ih"], dh, dc, grads  # dx: one product over all steps
+            grads["weight_hr"] = dy_total.T @ tape.m
+        return grads
+
+    return dx, dh, dc, weight_grads if grads_later else weight_grads()

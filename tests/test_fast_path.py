@@ -7,6 +7,9 @@ state, dropout in training mode), the outputs and every gradient must equal the 
 float64 round-off.
 """
 
+import contextlib
+from unittest import mock
+
 import numpy as np
 import pytest
 from conftest import (
@@ -36,6 +39,21 @@ from rnnlib import concurrency, reference
 F64 = np.float64
 
 
+@contextlib.contextmanager
+def parts_at_once(enabled=True):
+    """Two BLAS threads, and no threshold on a step's size: a module then runs the directions of
+    a bidirectional layer, or the layers of a one-direction stack (the wavefront), at once
+    (rnnlib.concurrency), whatever the test's shapes. The Makefile's one thread runs them one
+    after the other."""
+    if not enabled:
+        yield
+        return
+    with threadpool_limits(2, user_api="blas"), \
+            mock.patch.object(concurrency, "MIN_STEP_WORK", 0):
+        assert concurrency.blas_threads() == 2, "BLAS did not take the thread limit"
+        yield
+
+
 def to_caller_form(cfg, padded):
     """A time-major padded (L, N, ·) array in the form the module returns for ``cfg``."""
     if cfg.form == "unbatched":
@@ -45,11 +63,12 @@ def to_caller_form(cfg, padded):
 
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("kind", KINDS)
-@given(data=st.data(), train=st.booleans())
+@given(data=st.data(), train=st.booleans(), at_once=st.booleans())
 @settings(max_examples=settings.default.max_examples // 2)
-def test_module_equals_the_reference_forward_and_backward(kind, form, data, train):
+def test_module_equals_the_reference_forward_and_backward(kind, form, data, train, at_once):
     """Training mode draws dropout masks; the reference draws the same ones from the module's
-    generator state, for every form whose rows are the padded batch's (not packed)."""
+    generator state, for every form whose rows are the padded batch's (not packed). With
+    ``at_once``, the module runs its independent parts at once (see :func:`parts_at_once`)."""
     cfg = data.draw(configs(kinds=(kind,), forms=(form,), dtypes=(F64,)), label="cfg")
     _, m = make_module_twins(cfg.kind, cfg.input_size, cfg.hidden_size, seed=cfg.seed,
                              **cfg.module_kwargs)
@@ -67,7 +86,8 @@ def test_module_equals_the_reference_forward_and_backward(kind, form, data, trai
         rng.bit_generator.state = start
         return rng
 
-    out, h_n = m(lib_input(cfg, case.x), case.state)
+    with parts_at_once(at_once):
+        out, h_n = m(lib_input(cfg, case.x), case.state)
     x, hx, lengths = reference_case(cfg, case)
     options = dict(num_layers=cfg.num_layers, bidirectional=cfg.bidirectional, lengths=lengths,
                    dropout=cfg.dropout)
@@ -82,7 +102,8 @@ def test_module_equals_the_reference_forward_and_backward(kind, form, data, trai
 
     m.zero_grad()
     m.generator.bit_generator.state = start  # the same masks in lib_backward's forward
-    grad_x, grad_state, _ = lib_backward(m, cfg, case)
+    with parts_at_once(at_once):
+        grad_x, grad_state, _ = lib_backward(m, cfg, case)
     dhx = case.g_state
     if cfg.form == "unbatched":
         dhx = reference.each(lambda s: s[:, None], dhx)
@@ -137,23 +158,31 @@ def test_linear_module_equals_the_reference(shape, in_features, out_features, bi
         assert_grad_close(m.grads[name], e, f"Linear d{name}")
 
 
+STACKS = {"bidirectional": dict(num_layers=2, bidirectional=True),
+          "wavefront": dict(num_layers=3, dropout=0.5)}
+
+
+@pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("kind, extra", [(kind, {}) for kind in MODULE_KINDS]
                          + [("lstm", {"proj_size": 2})], ids=[*MODULE_KINDS, "lstm_proj"])
 @pytest.mark.parametrize("packed", [False, True])
-def test_directions_at_once_compute_what_one_after_the_other_does(kind, extra, packed):
-    """With two BLAS threads allowed, a bidirectional stack runs its two directions at once
-    (rnnlib.concurrency); outputs, states and every gradient must equal, bit for bit, the run
-    with one BLAS thread, where they run one after the other."""
+def test_parts_at_once_compute_what_one_after_the_other_does(stack, kind, extra, packed):
+    """Run at once (:func:`parts_at_once`: the directions of a bidirectional stack, or the
+    layers of a one-direction stack as a wavefront, in training mode so that dropout masks sit
+    between them), outputs, states and every gradient must equal the run with one BLAS thread,
+    where the parts run one after the other: bit for bit for the directions, whose products
+    are the same calls; to float64 round-off for the wavefront, whose input products and input
+    gradients are made a chunk of steps at a time."""
     lengths = [6, 4, 4, 1]
     x = np.random.default_rng(7).standard_normal((6, 4, 3))  # (L, N, H_in)
     runs = []
-    for threads in (1, 2):
-        _, m = make_module_twins(kind, 3, 5, seed=3, num_layers=2, bidirectional=True, **extra)
-        width = 2 * (m.proj_size or m.hidden_size)
+    for at_once in (False, True):
+        _, m = make_module_twins(kind, 3, 5, seed=3, **STACKS[stack], **extra)
+        m.train(stack == "wavefront")
+        width = m.num_directions * (m.proj_size or m.hidden_size)
         dy = np.random.default_rng(8).standard_normal((6, 4, width))
         dy *= (np.arange(6)[:, None] < np.array(lengths))[..., None]  # none at padded steps
-        with threadpool_limits(threads, user_api="blas"):
-            assert concurrency.blas_threads() == threads, "BLAS did not take the thread limit"
+        with parts_at_once(at_once):
             inputs = rnnlib.pack_padded_sequence(x, lengths) if packed else x
             output, state = m(inputs)
             grad = rnnlib.pack_padded_sequence(dy, lengths) if packed else dy
@@ -162,5 +191,29 @@ def test_directions_at_once_compute_what_one_after_the_other_does(kind, extra, p
         runs.append([output.data if packed else output, grad_input.data if packed else grad_input,
                      *states, *m.grads.values()])
     for index, (one, two) in enumerate(zip(*runs, strict=True)):
-        assert_same(two, one, what=f"{kind}, packed={packed}, result {index}: two threads "
-                                   "(actual) against one")
+        what = f"{stack} {kind}, packed={packed}, result {index}: at once (actual) against one " \
+               "after the other"
+        if stack == "bidirectional":
+            assert_same(two, one, what=what)
+        else:
+            assert_grad_close(two, one, what)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("failing", [0, 1, 2])
+def test_a_failing_layer_of_a_wavefront_raises_its_error_and_stops_the_others(failing):
+    """A layer that raises must not leave the layers that wait for it waiting forever."""
+    m = rnnlib.GRU(3, 5, num_layers=3, dtype=np.float64, seed=0)
+    real = rnnlib.recurrence.forward
+
+    def forward(*args, **kwargs):  # args[5]: the layer's parameters
+        if args[5]["weight_ih"] is m._params[f"weight_ih_l{failing}"]:
+            raise MemoryError(f"layer {failing} fails")
+        return real(*args, **kwargs)
+
+    with parts_at_once(), mock.patch.object(rnnlib.recurrence, "forward", forward), \
+            pytest.raises(MemoryError, match=f"layer {failing} fails"):
+        m(np.zeros((6, 2, 3)))
+    with parts_at_once():
+        out, _ = m(np.zeros((6, 2, 3)))  # and the next call works
+    assert out.shape == (6, 2, 5)

@@ -68,7 +68,7 @@ def test_a_copy_of_a_module_carries_no_buffers():
     x, grad = _inputs(5, 1)
     m(x)
     twin = copy.deepcopy(m)
-    assert all(b._arrays == [] for b in twin._tape_buffers), "deepcopy copied the buffers"
+    assert all(b._arrays == [] for b in twin._tape_buffers.values()), "deepcopy copied the buffers"
     got, want = _call(twin, x, grad[..., :H]), _call(m, x, grad[..., :H])
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
         assert_close(g, w, rtol=0, atol=0, what=f"copy's result {i}")
