@@ -29,12 +29,14 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from functools import partial
 
 import numpy as np
 import torch
 
 import rnnlib
-from rnnlib import reference
+from rnnlib import concurrency, reference
+from rnnlib.kernels import KERNELS
 
 ROUNDS = 3  # timed rounds after the warm-up round; medians are reported
 # Seconds of rest before each timed sample. After a call, OpenBLAS's worker threads busy-wait
@@ -89,22 +91,34 @@ def forward_flops(name):
     return total
 
 
-def products(name):
-    """Two functions that make exactly the matrix products of rnnlib's forward, and of its
+def parts(name):
+    """Functions that make exactly the matrix products of rnnlib's forward, and of its
     forward+backward, with the shapes and memory layouts rnnlib.recurrence gives them, into
-    preallocated arrays, and nothing else. Per layer and direction, the forward makes the input
-    projection (L N, H_in) @ (H_in, G H) and L recurrent products (N, H) @ (H, G H); the
-    backward adds L products (N, G H) @ (G H, H) and three over all steps (the two weight
-    gradients and the input gradient)."""
+    preallocated arrays, and nothing else; and two that make exactly its pointwise work (the
+    rnnlib.kernels steps) and nothing else. Each runs at once what rnnlib runs at once (the
+    directions of a bidirectional layer; the layers of a wavefront, rnnlib.concurrency).
+
+    Per layer and direction, the forward makes the input projection (L N, H_in) @ (H_in, G H)
+    (in a wavefront, a chunk of steps at a time) and L recurrent products (N, H) @ (H, G H);
+    the backward adds L products (N, G H) @ (G H, H), the input gradient (one product, or one
+    per chunk) and the two weight gradients over all steps (in a wavefront, after the layers,
+    with every BLAS thread). Returns a dict: "products fwd", "products fwd+bwd",
+    "pointwise fwd", "pointwise fwd+bwd"."""
     kind, h_in, hidden, layers, bidirectional, steps, batch, _ = CONFIGS[name]
     directions = 2 if bidirectional else 1
     gh = GATES[kind] * hidden
+    wavefront = concurrency.wavefront_allowed(layers, bidirectional, batch * hidden * gh)
+    chunk = -(-steps // concurrency.CHUNKS) if wavefront else steps
+    cell = KERNELS["RNN_TANH" if kind == "RNN" else kind]
     rng = np.random.default_rng(0)
 
     def new(*shape):
         return rng.standard_normal(shape, dtype=np.float32)
 
-    forward, backward = [], []  # (a, b, out) of each np.matmul(a, b, out=out)
+    # per layer and direction, the calls of: forward products, backward products but the
+    # weight gradients, the weight gradients, forward pointwise, backward pointwise
+    calls = {key: [[[] for _ in range(directions)] for _ in range(layers)]
+             for key in ("forward", "loop", "grads", "pw forward", "pw backward")}
     for layer in range(layers):
         layer_in = h_in if layer == 0 else directions * hidden
         rows = steps * batch
@@ -114,19 +128,61 @@ def products(name):
         h, dg = new(batch, hidden), new(batch, gh)
         outs = [np.empty(shape, np.float32) for shape in
                 ((rows, gh), (batch, gh), (batch, hidden), (gh, layer_in), (gh, hidden), x.shape)]
-        for _ in range(directions):
-            forward += [(x, w_ih_t, outs[0])] + [(h, w_hh_t, outs[1])] * steps
-            backward += [(dg, w_hh, outs[2])] * steps
-            backward += [(gates.T, x, outs[3]), (gates.T, h_prev, outs[4]), (gates, w_ih, outs[5])]
-    flops = sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b, _ in forward)
+        saved = [new(rows, hidden) for _ in range(cell.saved)]
+        c, dh, tmp = (new(batch, hidden) for _ in range(3))
+        c = c if kind == "LSTM" else None
+        dgh = new(rows, gh) if cell.separate_dgh else outs[0]
+        for direction in range(directions):
+            part = {key: value[layer][direction] for key, value in calls.items()}
+            for lo in range(0, rows, chunk * batch):
+                hi = min(rows, lo + chunk * batch)
+                part["forward"].append(partial(np.matmul, x[lo:hi], w_ih_t, out=outs[0][lo:hi]))
+                part["forward"] += [partial(np.matmul, h, w_hh_t, out=outs[1])] * \
+                    ((hi - lo) // batch)
+                part["loop"] += [partial(np.matmul, dg, w_hh, out=outs[2])] * ((hi - lo) // batch)
+                part["loop"].append(partial(np.matmul, gates[lo:hi], w_ih, out=outs[5][lo:hi]))
+            part["grads"] += [partial(np.matmul, gates.T, x, out=outs[3]),
+                              partial(np.matmul, gates.T, h_prev, out=outs[4])]
+            for lo in range(0, rows, batch):
+                step = slice(lo, lo + batch)
+                kept = [s[step] for s in saved]
+                part["pw forward"].append(partial(
+                    cell.forward, gates[step], outs[1], h_prev[step], c, kept, tmp,
+                    gates[step, :hidden] if cell.keeps_output else h_prev[step]))
+                part["pw backward"].append(partial(
+                    cell.backward, dh, c, gates[step], kept, h_prev[step], outs[0][step],
+                    dgh[step], tmp))
+    flops = sum(2 * call.args[0].shape[0] * call.args[0].shape[1] * call.args[1].shape[1]
+                for layer in calls["forward"] for part in layer for call in part)
     assert flops == forward_flops(name), f"products make {flops} FLOP, forward_flops says " \
         f"{forward_flops(name)}"
 
-    def run(calls):
-        for a, b, out in calls:
-            np.matmul(a, b, out=out)
+    def run(part):
+        for call in part:
+            call()
 
-    return lambda: run(forward), lambda: run(forward + backward)
+    def as_rnnlib_runs(*keys):
+        """Each layer's parts at once: its directions, or in a wavefront every layer."""
+        lists = [[[call for key in keys for call in calls[key][layer][direction]]
+                  for direction in range(directions)] for layer in range(layers)]
+        if wavefront:
+            concurrency.at_once([partial(run, layer[0]) for layer in lists])
+        else:
+            for layer in lists:
+                concurrency.at_once([partial(run, part) for part in layer])
+
+    def products_both():
+        as_rnnlib_runs("forward")
+        if wavefront:  # the layers' loops at once, then the weight gradients
+            as_rnnlib_runs("loop")
+            run([call for layer in calls["grads"] for call in layer[0]])
+        else:
+            as_rnnlib_runs("loop", "grads")
+
+    return {"products fwd": lambda: as_rnnlib_runs("forward"), "products fwd+bwd": products_both,
+            "pointwise fwd": lambda: as_rnnlib_runs("pw forward"),
+            "pointwise fwd+bwd": lambda: (as_rnnlib_runs("pw forward"),
+                                          as_rnnlib_runs("pw backward"))}
 
 
 def timed(fn, repeats):
@@ -145,6 +201,9 @@ def interleaved(fns):
     repeats = dict.fromkeys(fns, 1)
     for round_ in range(ROUNDS + 1):
         for key, fn in fns.items():
+            if not round_:
+                fn()  # a first call may initialise (torch's first backward: ~0.3 s), and would
+                # then set too few repeats
             time.sleep(REST)
             seconds = timed(fn, repeats[key])
             if round_:
@@ -161,9 +220,9 @@ PEAK_SIZE = 2048
 def time_config(name):
     """Median seconds: rnnlib and torch forward (torch under no_grad and with autograd),
     forward+backward on both sides (input gradient included), rnnlib's matrix products alone
-    (:func:`products`), and the peak's `a @ a`."""
+    and its pointwise work alone (:func:`parts`), and the peak's `a @ a`."""
     t, m, x, grad = build(name)
-    products_fwd, products_both = products(name)
+    alone = parts(name)
     a = np.random.default_rng(0).standard_normal((PEAK_SIZE, PEAK_SIZE), dtype=np.float32)
     a_out = np.empty_like(a)
     x_t, grad_t = torch.from_numpy(x), torch.from_numpy(grad)
@@ -185,8 +244,7 @@ def time_config(name):
     return interleaved({
         "rnnlib fwd": lambda: m(x), "torch fwd no_grad": torch_no_grad,
         "torch fwd autograd": lambda: t(x_t), "rnnlib fwd+bwd": rnnlib_both,
-        "torch fwd+bwd": torch_both, "products fwd": products_fwd,
-        "products fwd+bwd": products_both, "peak": lambda: np.matmul(a, a, out=a_out),
+        "torch fwd+bwd": torch_both, **alone, "peak": lambda: np.matmul(a, a, out=a_out),
     })
 
 
@@ -232,7 +290,7 @@ def run_timings(label, names, reference_backward):
     print(f"\n== {label}: torch threads {torch.get_num_threads()}, "
           + ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in THREAD_VARS))
     print(f"{'configuration':<30} {'fwd':>6} {'fwd+bwd':>8} {'fwd@mm':>6} {'f+b@mm':>8} "
-          f"{'fwd@pk':>6} {'f+b@pk':>8} "
+          f"{'fwd@pk':>6} {'f+b@pk':>8} {'fwd/mm':>6} {'f+b/mm':>6} {'pw/mm':>6} {'f+b pw/mm':>9} "
           f"{'fwd ms':>8} {'torch':>7} {'fwd GF/s':>9} {'peak':>6} {'%peak':>6} {'f+b %peak':>9}"
           + (f" {'cpu fwd':>8} {'cpu f+b':>8}" if single else "")
           + f" {'ref fwd':>8} {'ref f+b':>8}")
@@ -250,6 +308,10 @@ def run_timings(label, names, reference_backward):
         alone = ratios(s, "products fwd", "products fwd+bwd")
         print(f"{name:<30} {fwd:>5.2f}x {both:>7.2f}x {alone[0]:>5.2f}x {alone[1]:>7.2f}x "
               f"{bound[0]:>5.2f}x {bound[1]:>7.2f}x "
+              f"{s['rnnlib fwd'] / s['products fwd']:>5.2f}x "
+              f"{s['rnnlib fwd+bwd'] / s['products fwd+bwd']:>5.2f}x "
+              f"{s['pointwise fwd'] / s['products fwd']:>6.2f} "
+              f"{s['pointwise fwd+bwd'] / s['products fwd+bwd']:>9.2f} "
               f"{1e3 * s['rnnlib fwd']:>8.1f} {which:>7} {gflops:>9.1f} {peak:>6.0f} "
               f"{100 * gflops / peak:>5.0f}% {100 * both_gflops / peak:>8.0f}%"
               + ("".join(f" {r:>7.2f}x" for r in ratios(cpu)) if single else "")
@@ -257,10 +319,15 @@ def run_timings(label, names, reference_backward):
               + (f" {'n/a':>8}" if ref[1] is None else f" {ref[1] / s['rnnlib fwd+bwd']:>7.1f}x"))
     print("ratios are rnnlib / torch time (torch's forward: the faster of no_grad and autograd, "
           "named in 'torch'); @mm: the ratios rnnlib would reach if everything but its matrix "
-          "products took no time, with the products as fast as they run alone at rnnlib's shapes; "
+          "products took no time, with the products as fast as they run alone at rnnlib's shapes "
+          "(at once where it runs parts at once); "
           "@pk: the same with the products at the peak; fwd ms is rnnlib's; GF/s counts matrix "
-          "products only (fwd+bwd = 3x the forward's); peak: NumPy's 2048^2 float32 a @ a in "
-          "GFLOP/s, timed in the same rounds"
+          "products only (fwd+bwd = 3x the forward's); /mm: rnnlib's time over its products' alone "
+          "(its distance from its own limit); pw/mm: its pointwise work alone (the rnnlib.kernels "
+          "steps, scheduled as rnnlib runs them) over its products alone: within 1.10x of the "
+          "limit needs pw/mm <= 0.10, as NumPy runs each ufunc on its own pass over memory and "
+          "fuses none; what neither explains is Python's per-step work; peak: NumPy's 2048^2 "
+          "float32 a @ a in GFLOP/s, timed in the same rounds"
           + ("; cpu: the same ratios in process CPU time, which a loaded machine inflates less "
              "than wall-clock time" if single else "")
           + "; ref: rnnlib.reference's time over rnnlib's (one sample each; its f+b is its "
