@@ -79,8 +79,9 @@ def lstm_forward(a, gh, h, c, saved, tmp, out):
     H = c.shape[1]
     a += gh
     np.tanh(a, out=a)  # tanh of i/2, f/2, o/2 (halved weights) and of g, in one call
-    sigmoid_from_tanh(a[:, : 2 * H])  # i and f are adjacent
-    sigmoid_from_tanh(a[:, 3 * H:])  # o
+    by_gate = a.reshape(a.shape[0], 4, H, copy=False)  # (n, 4, H), a view
+    by_gate *= _LSTM_HALF  # i, f, o: σ = (1 + t) / 2; g: t * 1 + 0, unchanged
+    by_gate += _LSTM_HALF_SHIFT
     i, f, g = a[:, :H], a[:, H: 2 * H], a[:, 2 * H: 3 * H]  # (n, H) views
     c_prev[...] = c
     c *= f
@@ -91,32 +92,30 @@ def lstm_forward(a, gh, h, c, saved, tmp, out):
 
 
 def lstm_backward(dh, dc, gates, saved, h_prev, dgi, dgh, tmp):
-    """δo, then δc += δh*o*(1 - tanh²c), then δi, δf, δg; dc becomes δc_{t-1} = δc * f."""
+    """δo, then δc += δh*o*(1 - tanh²c), then δi, δf, δg; dc becomes δc_{t-1} = δc * f.
+
+    The sigmoid gates' σ(1 - σ) and the products by δc are made for all gates in one call
+    each, where the gates sit side by side: at small N a step's time is the number of calls.
+    """
     c_prev, tanh_c = saved
-    hidden = dh.shape[1]
+    n, hidden = dh.shape
     i, f, g, o = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))  # (n, H) views
     di, df, dg, do = (dgi[:, k * hidden:(k + 1) * hidden] for k in range(4))
-    np.subtract(1, o, out=do)  # δo = δh * tanh c * o(1 - o)
-    do *= o
-    do *= tanh_c
+    np.subtract(1, gates, out=dgi)  # σ(1 - σ) for i, f and o (g's is replaced below)
+    dgi *= gates
+    np.multiply(g, g, out=dg)  # 1 - g²
+    np.subtract(1, dg, out=dg)
+    do *= tanh_c  # δo = δh * tanh c * o(1 - o)
     do *= dh
     np.multiply(tanh_c, tanh_c, out=tmp)  # δc += δh * o * (1 - tanh² c)
     np.subtract(1, tmp, out=tmp)
     tmp *= o
     tmp *= dh
     dc += tmp
-    np.subtract(1, i, out=di)  # δi = δc * g * i(1 - i)
-    di *= i
-    di *= g
-    di *= dc
-    np.subtract(1, f, out=df)  # δf = δc * c_{t-1} * f(1 - f)
-    df *= f
-    df *= c_prev
-    df *= dc
-    np.multiply(g, g, out=dg)  # δg = δc * i * (1 - g²)
-    np.subtract(1, dg, out=dg)
-    dg *= i
-    dg *= dc
+    di *= g  # δi = δc * g * i(1 - i)
+    df *= c_prev  # δf = δc * c_{t-1} * f(1 - f)
+    dg *= i  # δg = δc * i * (1 - g²)
+    dgi[:, : 3 * hidden].reshape(n, 3, hidden, copy=False)[...] *= dc[:, None]  # i, f, g
     dc *= f
 
 
@@ -160,6 +159,10 @@ def gru_backward(dh, dc, gates, saved, h_prev, dgi, dgh, tmp):
     dgh[:, : 2 * hidden] = dgi[:, : 2 * hidden]
     np.multiply(dn, r, out=dgh[:, 2 * hidden:])  # δq = δn_pre * r
     return np.multiply(dh, z, out=tmp)  # ∂h_t/∂h_{t-1} = z, besides the path through W_hh
+
+
+_LSTM_HALF = np.array([[0.5], [0.5], [1.0], [0.5]], np.float32)  # (4, 1): i, f, g, o
+_LSTM_HALF_SHIFT = np.array([[0.5], [0.5], [0.0], [0.5]], np.float32)
 
 
 class Kernel(NamedTuple):
