@@ -100,10 +100,9 @@ def parts(name):
 
     Per layer and direction, the forward makes the input projection (L N, H_in) @ (H_in, G H)
     (in a wavefront, a chunk of steps at a time) and L recurrent products (N, H) @ (H, G H);
-    the backward adds L products (N, G H) @ (G H, H), the input gradient (one product, or one
-    per chunk) and the two weight gradients over all steps (in a wavefront, after the layers,
-    with every BLAS thread). Returns a dict: "products fwd", "products fwd+bwd",
-    "pointwise fwd", "pointwise fwd+bwd"."""
+    the backward, layer after layer, adds L products (N, G H) @ (G H, H) and three over all
+    steps (the input gradient and the two weight gradients). Returns a dict: "products fwd",
+    "products fwd+bwd", "pointwise fwd", "pointwise fwd+bwd"."""
     kind, h_in, hidden, layers, bidirectional, steps, batch, _ = CONFIGS[name]
     directions = 2 if bidirectional else 1
     gh = GATES[kind] * hidden
@@ -115,10 +114,10 @@ def parts(name):
     def new(*shape):
         return rng.standard_normal(shape, dtype=np.float32)
 
-    # per layer and direction, the calls of: forward products, backward products but the
-    # weight gradients, the weight gradients, forward pointwise, backward pointwise
+    # per layer and direction, the calls of: forward products, backward products, forward
+    # pointwise, backward pointwise
     calls = {key: [[[] for _ in range(directions)] for _ in range(layers)]
-             for key in ("forward", "loop", "grads", "pw forward", "pw backward")}
+             for key in ("forward", "backward", "pw forward", "pw backward")}
     for layer in range(layers):
         layer_in = h_in if layer == 0 else directions * hidden
         rows = steps * batch
@@ -139,10 +138,10 @@ def parts(name):
                 part["forward"].append(partial(np.matmul, x[lo:hi], w_ih_t, out=outs[0][lo:hi]))
                 part["forward"] += [partial(np.matmul, h, w_hh_t, out=outs[1])] * \
                     ((hi - lo) // batch)
-                part["loop"] += [partial(np.matmul, dg, w_hh, out=outs[2])] * ((hi - lo) // batch)
-                part["loop"].append(partial(np.matmul, gates[lo:hi], w_ih, out=outs[5][lo:hi]))
-            part["grads"] += [partial(np.matmul, gates.T, x, out=outs[3]),
-                              partial(np.matmul, gates.T, h_prev, out=outs[4])]
+            part["backward"] += [partial(np.matmul, dg, w_hh, out=outs[2])] * steps
+            part["backward"] += [partial(np.matmul, gates, w_ih, out=outs[5]),
+                                 partial(np.matmul, gates.T, x, out=outs[3]),
+                                 partial(np.matmul, gates.T, h_prev, out=outs[4])]
             for lo in range(0, rows, batch):
                 step = slice(lo, lo + batch)
                 kept = [s[step] for s in saved]
@@ -161,25 +160,18 @@ def parts(name):
         for call in part:
             call()
 
-    def as_rnnlib_runs(*keys):
-        """Each layer's parts at once: its directions, or in a wavefront every layer."""
-        lists = [[[call for key in keys for call in calls[key][layer][direction]]
-                  for direction in range(directions)] for layer in range(layers)]
-        if wavefront:
+    def as_rnnlib_runs(key):
+        """Each layer's directions at once, or a forward wavefront's layers at once."""
+        lists = [[calls[key][layer][direction] for direction in range(directions)]
+                 for layer in range(layers)]
+        if wavefront and "forward" in key:
             concurrency.at_once([partial(run, layer[0]) for layer in lists])
         else:
-            for layer in lists:
+            for layer in lists if "forward" in key else lists[::-1]:
                 concurrency.at_once([partial(run, part) for part in layer])
 
-    def products_both():
-        as_rnnlib_runs("forward")
-        if wavefront:  # the layers' loops at once, then the weight gradients
-            as_rnnlib_runs("loop")
-            run([call for layer in calls["grads"] for call in layer[0]])
-        else:
-            as_rnnlib_runs("loop", "grads")
-
-    return {"products fwd": lambda: as_rnnlib_runs("forward"), "products fwd+bwd": products_both,
+    return {"products fwd": lambda: as_rnnlib_runs("forward"),
+            "products fwd+bwd": lambda: (as_rnnlib_runs("forward"), as_rnnlib_runs("backward")),
             "pointwise fwd": lambda: as_rnnlib_runs("pw forward"),
             "pointwise fwd+bwd": lambda: (as_rnnlib_runs("pw forward"),
                                           as_rnnlib_runs("pw backward"))}

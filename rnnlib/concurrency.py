@@ -3,8 +3,8 @@
 Two kinds of work in a recurrent stack can run at the same time. The two directions of a
 bidirectional layer do not depend on each other. In a stack of one direction, layer k at step t
 needs only layer k - 1's steps up to t, so while layer k works on one chunk of steps, layer
-k - 1 can already work on the next: a *wavefront* moves through the stack, each layer a stage
-of a pipeline, linked by a :class:`Pipe`.
+k - 1 can already work on the next: a *wavefront* moves through the stack in the forward pass,
+each layer a stage of a pipeline, linked by a :class:`Pipe`.
 
 :func:`at_once` runs such parts on threads, each product with a share of the BLAS threads
 (one, on two cores), so that the parts' products and pointwise work (NumPy's ufuncs release the
@@ -12,6 +12,10 @@ GIL on large arrays) run side by side, instead of one product at a time split ov
 followed by pointwise work on one core. With one BLAS thread (the Makefile's setting) the
 parts run one after the other. While parts run, the BLAS thread limit holds for the whole
 process, and parts never split again: nested calls run one after the other.
+
+The backward pass runs a stack's layers one after the other: its steps are dominated by their
+products, which two BLAS threads already split well, and a wavefront of them measured no faster
+(forward+backward of the two-layer LSTM 258->512, N=64, L=192, within 2%).
 """
 
 import contextlib
@@ -27,9 +31,10 @@ _POOL = []  # the worker threads, made on first use
 _RUNNING = []  # non-empty while parts run (they do not split again), or in one_at_a_time()
 # A wavefront pays only when a step is large: below about this many multiply-adds in a step's
 # recurrent product (N x H_out x G*H), the per-step Python work that holds the GIL outweighs
-# what the second core adds. Measured on two cores, forward+backward of two layers, interleaved:
-# a GRU with N=64, H=256 (12.6 million) gains 11%, an LSTM with N=32, H=256 (8.4 million) loses 7%.
-MIN_STEP_WORK = 10_000_000
+# what the second core adds. Measured on two cores, forward of two layers, L=100, interleaved
+# (wavefront / one after the other): RNN H=256 N=64 (4.2 million) 1.01, N=128 (8.4 million)
+# 0.89; GRU H=256 N=16 (3.1 million) 0.96, N=64 (12.6 million) 0.84.
+MIN_STEP_WORK = 5_000_000
 CHUNKS = 16  # a wavefront's stages exchange rows this many times per pass (fewer: longer fill)
 
 
@@ -97,27 +102,22 @@ def wavefront_allowed(layers, bidirectional, step_work):
 
 
 class Pipe:
-    """Rows of a (T, ·) array that one stage fills, a chunk at a time, while the next reads them.
+    """Rows of a (T, ·) array that one stage fills, a chunk at a time, while the next reads them."""
 
-    A forward pass fills rows from the first (``give(array, hi)``: rows [0, hi) are final); a
-    backward pass from the last (rows [lo, T) are final), with ``from_end=True``.
-    """
-
-    def __init__(self, from_end=False):
+    def __init__(self):
         self._ready = threading.Condition()
-        self._array, self._edge, self._from_end, self._broken = None, None, from_end, False
+        self._array, self._edge, self._broken = None, None, False
 
     def give(self, array, edge):
-        """Rows of ``array`` up to (or from) ``edge`` are final."""
+        """Rows [0, edge) of ``array`` are final."""
         with self._ready:
             self._array, self._edge = array, edge
             self._ready.notify_all()
 
     def take(self, edge):
-        """The array, once its rows up to (or from) ``edge`` are final."""
+        """The array, once its rows [0, edge) are final."""
         def ready():
-            return self._broken or self._edge is not None and (
-                self._edge <= edge if self._from_end else self._edge >= edge)
+            return self._broken or self._edge is not None and self._edge >= edge
 
         with self._ready:
             self._ready.wait_for(ready)
@@ -136,6 +136,6 @@ class Pipe:
 class Stage(NamedTuple):
     """One layer's place in a wavefront, as :mod:`rnnlib.recurrence` runs it."""
 
-    take: Callable  # take(edge) -> the input array, with rows up to (from) edge final
-    give: Callable  # give(array, edge): rows of the output up to (from) edge are final
+    take: Callable  # take(edge) -> the input array, with rows [0, edge) final
+    give: Callable  # give(array, edge): rows [0, edge) of the output are final
     chunk: int  # steps per chunk

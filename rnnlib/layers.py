@@ -53,7 +53,7 @@ class RNNBase(Module):
         # per direction (the two may run at once): the forward's buffers, reused by the next
         # forward, and one layer-direction's backward scratch, reused
         self._tape_buffers = {}  # (layer, direction): Workspace
-        self._grad_buffers = {}  # the part running at once (direction, or layer): Workspace
+        self._grad_buffers = (Workspace(), Workspace())  # per direction: backward scratch
         super().__init__(stack_shapes(self.cell.gates, self.input_size, self.hidden_size,
                                       self.num_layers, self.bias, self.bidirectional,
                                       self.proj_size), self.hidden_size, dtype, seed)
@@ -188,26 +188,6 @@ class RNNBase(Module):
 
         return self._at_once_as_stages(layer_run, pipes)
 
-    def _backward_wavefront(self, run, grad_rows, masks, chunk):
-        """The backward of :meth:`_forward_wavefront`: every layer at once, each a chunk of
-        steps behind the one above it; per layer, ``[(dx, dh0, dc0, grads)]``."""
-        pipes = [Pipe(from_end=True) for _ in masks[1:]]  # pipes[k]: the gradient of layer k's y
-
-        def layer_run(layer):
-            take = (lambda edge: grad_rows) if layer == len(pipes) else pipes[layer].take
-            mask, done = masks[layer], [grad_rows.shape[0]]  # rows [done, T) given below
-
-            def give(dx, edge):  # dx's rows from edge are final: scale the new ones, pass on
-                if mask is not None:
-                    dx[edge:done[0]] *= mask[edge:done[0]]
-                done[0] = edge
-                pipes[layer - 1].give(dx, edge)
-
-            stage = Stage(take, give if layer else (lambda dx, edge: None), chunk)
-            return [run(layer, 0, None, layer, stage, grads_later=True)]
-
-        return self._at_once_as_stages(layer_run, pipes)
-
     def _dropout_mask(self, shape):
         """Zero each element with probability ``dropout``, scaling the rest by 1 / (1 - dropout)."""
         if self.dropout == 1:
@@ -243,42 +223,28 @@ class RNNBase(Module):
         self._consume()
         dh0, dc0 = np.empty_like(dh), None if dc is None else np.empty_like(dc)
         size = grad_rows.shape[1] // self.num_directions
+        for layer in reversed(range(self.num_layers)):
+            mask, tapes = layers[layer]
 
-        def run(layer, direction, grad_rows, part, stage=None, grads_later=False):
-            k = layer * self.num_directions + direction
-            buffers = self._grad_buffers.setdefault(part, Workspace())
-            buffers.restart()  # this part's previous layer's are consumed
-            if grad_rows is not None:  # this direction's columns
-                grad_rows = grad_rows[:, direction * size:(direction + 1) * size]
-            return recurrence.backward(
-                self.cell, layers[layer][1][direction],
-                select(self._params, suffix(layer, direction)), grad_rows, dh[k],
-                None if dc is None else dc[k], empty=buffers.empty, stage=stage,
-                grads_later=grads_later)
+            def run(direction, layer=layer, tapes=tapes, grad_rows=grad_rows):
+                k = layer * self.num_directions + direction
+                buffers = self._grad_buffers[direction]
+                buffers.restart()  # this direction's previous layer's are consumed
+                return recurrence.backward(
+                    self.cell, tapes[direction], select(self._params, suffix(layer, direction)),
+                    grad_rows[:, direction * size:(direction + 1) * size], dh[k],
+                    None if dc is None else dc[k], empty=buffers.empty)
 
-        if self._wavefront(layout):
-            results = self._backward_wavefront(run, grad_rows, [mask for mask, _ in layers],
-                                               self._chunk(layout))
-            # the parameter gradients' large products, now with every BLAS thread
-            results = [[(dx, dh0_k, dc0_k, grads()) for dx, dh0_k, dc0_k, grads in layer_results]
-                       for layer_results in results]
-            grad_rows = results[0][0][0]
-        else:
-            results = [None] * self.num_layers
-            for layer in reversed(range(self.num_layers)):
-                results[layer] = each_direction(
-                    lambda d, layer=layer, grad_rows=grad_rows: run(layer, d, grad_rows, d),
-                    self.num_directions)
-                grad_rows = sum(dx for dx, *_ in results[layer])
-                if layers[layer][0] is not None:
-                    grad_rows = grad_rows * layers[layer][0]
-        for layer, layer_results in enumerate(results):
-            for direction, (_, dh0_k, dc0_k, grads) in enumerate(layer_results):
+            grad_in = 0
+            for direction, (dx, dh0_k, dc0_k, grads) in enumerate(
+                    each_direction(run, self.num_directions)):
                 k = layer * self.num_directions + direction
                 dh0[k] = dh0_k
                 if dc0 is not None:  # an LSTM's
                     dc0[k] = dc0_k
                 self._accumulate(grads, suffix(layer, direction))
+                grad_in = grad_in + dx
+            grad_rows = grad_in if mask is None else grad_in * mask
         grad_state = tuple(layout.unsort_state(s) for s in (dh0, dc0) if s is not None)
         return layout.from_rows(grad_rows), self._pack_state(grad_state)
 

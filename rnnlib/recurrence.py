@@ -146,66 +146,48 @@ def forward(cell, x, batch_sizes, h0, c0, w, reverse=False, empty=np.empty, stag
     return y, h, c, Tape(x, gates, h_prev, saved, m, steps)
 
 
-def backward(cell, tape, w, dy, dh_n, dc_n, empty=np.empty, stage=None, grads_later=False):
+def backward(cell, tape, w, dy, dh_n, dc_n, empty=np.empty):
     """Backpropagate through :func:`forward`.
 
     Args:
         cell, w, empty: as given to :func:`forward`.
         tape: the :class:`Tape` it returned.
-        dy: (T, H_out) gradient of y, or None with ``stage``; dh_n: (N, H_out) of h_n; dc_n:
-            (N, H) of c_n, or None.
-        stage: as in :func:`forward`, from the last row: before a chunk, ``stage.take(lo)``
-            returns dy, whose rows [lo, T) are then final, and after it ``stage.give(dx, lo)``
-            says the same of dx (which the receiver may scale in place).
-        grads_later: return, instead of the parameter gradients, a function that computes them
-            (while ``empty``'s buffers are not reused), so that a caller can make those large
-            products when it may use more BLAS threads.
+        dy: (T, H_out) gradient of y; dh_n: (N, H_out) of h_n; dc_n: (N, H) of c_n, or None.
 
     Returns:
         dx (T, H_in), dh0 (N, H_out), dc0 (N, H) or None, and a dict of parameter gradients
-        with the keys of ``w`` (or the function that computes it).
+        with the keys of ``w``.
     """
     w_hr = w.get("weight_hr")
-    rows, batch = tape.kept.shape[0], dh_n.shape[0]
-    hidden, dtype = w["weight_hh"].shape[0] // cell.gates, dh_n.dtype
-    dgi = empty((rows, w["weight_hh"].shape[0]), dtype)  # (T, G*H)
-    dgh = empty(dgi.shape, dtype) if cell.separate_dgh else dgi
-    dy_total = None if w_hr is None else empty(tape.h_prev.shape, dtype)  # (T, H_out)
-    dh_t = empty(dh_n.shape, dtype)  # (N, H_out) scratch: the gradient reaching h_t
-    dm = None if w_hr is None else empty((batch, hidden), dtype)  # (N, H) scratch
-    tmp = empty((batch, hidden), dtype)
-    dx = np.empty(tape.x.shape, dtype)  # (T, H_in)
+    batch, hidden = dh_n.shape[0], w["weight_hh"].shape[0] // cell.gates
+    dgi = empty((dy.shape[0], w["weight_hh"].shape[0]), dy.dtype)  # (T, G*H)
+    dgh = empty(dgi.shape, dy.dtype) if cell.separate_dgh else dgi
+    dy_total = None if w_hr is None else empty(dy.shape, dy.dtype)  # (T, H_out), for weight_hr
+    dh_t = empty(dh_n.shape, dy.dtype)  # (N, H_out) scratch: the gradient reaching h_t
+    dm = None if w_hr is None else empty((batch, hidden), dy.dtype)  # (N, H) scratch
+    tmp = empty((batch, hidden), dy.dtype)
     dh = dh_n.copy()  # the running gradient of the state
     dc = None if dc_n is None else dc_n.copy()
-    steps = tape.steps[::-1]
-    # without a stage, one chunk: dx is one product over all steps
-    for part, first, last in chunks(steps, len(steps) if stage is None else stage.chunk):
-        if stage is not None:
-            dy = stage.take(first)
-        for lo, hi in part:
-            n = hi - lo
-            np.add(dh[:n], dy[lo:hi], out=dh_t[:n])  # from the next step, and from this output
-            d_cell = dh_t[:n]
-            if w_hr is not None:
-                dy_total[lo:hi] = d_cell
-                d_cell = np.matmul(d_cell, w_hr, out=dm[:n])  # (n, H_out) -> (n, H)
-            direct = cell.backward(d_cell, None if dc is None else dc[:n], tape.kept[lo:hi],
-                                   tuple(s[lo:hi] for s in tape.saved), tape.h_prev[lo:hi],
-                                   dgi[lo:hi], dgh[lo:hi], tmp[:n])
-            np.matmul(dgh[lo:hi], w["weight_hh"], out=dh[:n])
-            if direct is not None:
-                dh[:n] += direct
-        np.matmul(dgi[first:last], w["weight_ih"], out=dx[first:last])
-        if stage is not None:
-            stage.give(dx, first)
-
-    def weight_grads():  # the parameter gradients: one product over all steps each
-        grads = {"weight_ih": dgi.T @ tape.x, "weight_hh": dgh.T @ tape.h_prev}
-        if "bias_ih" in w:
-            grads["bias_ih"] = dgi.sum(axis=0)
-            grads["bias_hh"] = dgh.sum(axis=0)
+    for lo, hi in reversed(tape.steps):
+        n = hi - lo
+        np.add(dh[:n], dy[lo:hi], out=dh_t[:n])  # from the next step, and from this output
+        d_cell = dh_t[:n]
         if w_hr is not None:
-            grads["weight_hr"] = dy_total.T @ tape.m
-        return grads
-
-    return dx, dh, dc, weight_grads if grads_later else weight_grads()
+            dy_total[lo:hi] = d_cell
+            d_cell = np.matmul(d_cell, w_hr, out=dm[:n])  # (n, H_out) -> (n, H)
+        direct = cell.backward(d_cell, None if dc is None else dc[:n], tape.kept[lo:hi],
+                               tuple(s[lo:hi] for s in tape.saved), tape.h_prev[lo:hi],
+                               dgi[lo:hi], dgh[lo:hi], tmp[:n])
+        np.matmul(dgh[lo:hi], w["weight_hh"], out=dh[:n])
+        if direct is not None:
+            dh[:n] += direct
+    grads = {
+        "weight_ih": dgi.T @ tape.x,  # one product over all steps
+        "weight_hh": dgh.T @ tape.h_prev,
+    }
+    if "bias_ih" in w:
+        grads["bias_ih"] = dgi.sum(axis=0)
+        grads["bias_hh"] = dgh.sum(axis=0)
+    if w_hr is not None:
+        grads["weight_hr"] = dy_total.T @ tape.m
+    return dgi @ w["weight_ih"], dh, dc, grads  # dx: one product over all steps
