@@ -106,7 +106,8 @@ def parts(name):
     kind, h_in, hidden, layers, bidirectional, steps, batch, _ = CONFIGS[name]
     directions = 2 if bidirectional else 1
     gh = GATES[kind] * hidden
-    wavefront = concurrency.wavefront_allowed(layers, bidirectional, batch * hidden * gh)
+    step_work = batch * hidden * gh
+    wavefront = concurrency.wavefront_allowed(layers, bidirectional, step_work)
     chunk = -(-steps // concurrency.CHUNKS) if wavefront else steps
     cell = KERNELS["RNN_TANH" if kind == "RNN" else kind]
     rng = np.random.default_rng(0)
@@ -168,7 +169,8 @@ def parts(name):
             concurrency.at_once([partial(run, layer[0]) for layer in lists])
         else:
             for layer in lists if "forward" in key else lists[::-1]:
-                concurrency.at_once([partial(run, part) for part in layer])
+                concurrency.each_direction(lambda d, layer=layer: run(layer[d]), directions,
+                                           step_work)
 
     return {"products fwd": lambda: as_rnnlib_runs("forward"),
             "products fwd+bwd": lambda: (as_rnnlib_runs("forward"), as_rnnlib_runs("backward")),

@@ -29,12 +29,20 @@ from threadpoolctl import ThreadpoolController
 _BLAS = ThreadpoolController().select(user_api="blas")
 _POOL = []  # the worker threads, made on first use
 _RUNNING = []  # non-empty while parts run (they do not split again), or in one_at_a_time()
-# A wavefront pays only when a step is large: below about this many multiply-adds in a step's
-# recurrent product (N x H_out x G*H), the per-step Python work that holds the GIL outweighs
-# what the second core adds. Measured on two cores, forward of two layers, L=100, interleaved
-# (wavefront / one after the other): RNN H=256 N=64 (4.2 million) 1.01, N=128 (8.4 million)
-# 0.89; GRU H=256 N=16 (3.1 million) 0.96, N=64 (12.6 million) 0.84.
-MIN_STEP_WORK = 5_000_000
+# Parts at once pay only when a step is large, measured in multiply-adds of its recurrent
+# product (N x H_out x G*H). Below, the per-step Python work that holds the GIL, and BLAS's idle
+# threads, which busy-wait for a while after any product on several threads (a decoder's, the
+# backward's) and so take a core from the parts, cost more than the second core gives. Measured
+# on two cores in loops as a reader runs them, each call followed by a decoder's product on all
+# BLAS threads (at once / one after the other; training: forward+backward, evaluation: forward):
+# - the directions of a bidirectional LSTM: 2.1 million 1.25 training, 1.20 evaluation; 8.4
+#   million 1.02, 1.28; 16.8 million (2 layers) 0.90, 0.90; 67 million 0.90, 0.92;
+# - a wavefront of 2 layers (its backward runs them one after the other, on all BLAS threads,
+#   which busy-wait into the next forward): training 8.4 million 1.08, 16.8 million 1.09, 25
+#   million 1.02, 34 million 1.00, 50 million (GRU) 0.96; evaluation 8.4 million 1.16, 67
+#   million 0.92.
+DIRECTIONS_MIN_WORK = 2**24
+WAVEFRONT_MIN_WORK = 40_000_000
 CHUNKS = 16  # a wavefront's stages exchange rows this many times per pass (fewer: longer fill)
 
 
@@ -88,16 +96,20 @@ def at_once(calls):
         _RUNNING.pop()
 
 
-def each_direction(run, directions):
-    """``[run(0), run(1)]`` (at once, see :func:`at_once`), or ``[run(0)]`` for one direction."""
-    return at_once([lambda d=d: run(d) for d in range(directions)])
+def each_direction(run, directions, step_work):
+    """``[run(0), run(1)]`` (at once if ``step_work``, a step's multiply-adds, is at least
+    DIRECTIONS_MIN_WORK; see :func:`at_once`), or ``[run(0)]`` for one direction."""
+    calls = [lambda d=d: run(d) for d in range(directions)]
+    if step_work < DIRECTIONS_MIN_WORK:
+        return [call() for call in calls]
+    return at_once(calls)
 
 
 def wavefront_allowed(layers, bidirectional, step_work):
-    """Whether a stack runs its layers as a wavefront: more than one layer, one direction (the
-    reverse direction of layer k - 1 reaches step t last), a large step (``step_work``
-    multiply-adds, see MIN_STEP_WORK), and more than one part allowed."""
-    return (layers > 1 and not bidirectional and step_work >= MIN_STEP_WORK
+    """Whether a stack runs its layers' forward as a wavefront: more than one layer, one
+    direction (the reverse direction of layer k - 1 reaches step t last), a large step
+    (``step_work`` multiply-adds, see WAVEFRONT_MIN_WORK), and more than one part allowed."""
+    return (layers > 1 and not bidirectional and step_work >= WAVEFRONT_MIN_WORK
             and parts_allowed() > 1)
 
 

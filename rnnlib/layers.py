@@ -129,7 +129,7 @@ class RNNBase(Module):
                     rows = np.concatenate([y for y, *_ in results[-1]], axis=1)
                 layer_rows = rows if mask is None else rows * mask
                 results.append(each_direction(partial(run, layer, rows=layer_rows),
-                                              self.num_directions))
+                                              self.num_directions, self._step_work(layout)))
         # a copy, as the caller may keep it (the RNN's y is a buffer the next call reuses)
         rows = np.concatenate([y for y, *_ in results[-1]], axis=1)
         self._tape = (layout, [(mask, [tape for *_, tape in layer_results])
@@ -140,10 +140,13 @@ class RNNBase(Module):
                  if s[0] is not None]
         return layout.from_rows(rows), self._pack_state(tuple(final))
 
+    def _step_work(self, layout):
+        """Multiply-adds of a full step's recurrent product, N x H_out x G*H."""
+        return int(layout.batch_sizes[0]) * self._params["weight_hh_l0"].size
+
     def _wavefront(self, layout):
         """Whether this call runs its layers as a wavefront (:mod:`rnnlib.concurrency`)."""
-        step_work = int(layout.batch_sizes[0]) * self._params["weight_hh_l0"].size
-        return wavefront_allowed(self.num_layers, self.bidirectional, step_work)
+        return wavefront_allowed(self.num_layers, self.bidirectional, self._step_work(layout))
 
     @staticmethod
     def _chunk(layout):
@@ -237,7 +240,7 @@ class RNNBase(Module):
 
             grad_in = 0
             for direction, (dx, dh0_k, dc0_k, grads) in enumerate(
-                    each_direction(run, self.num_directions)):
+                    each_direction(run, self.num_directions, self._step_work(layout))):
                 k = layer * self.num_directions + direction
                 dh0[k] = dh0_k
                 if dc0 is not None:  # an LSTM's

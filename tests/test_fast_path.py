@@ -49,7 +49,8 @@ def parts_at_once(enabled=True):
         yield
         return
     with threadpool_limits(2, user_api="blas"), \
-            mock.patch.object(concurrency, "MIN_STEP_WORK", 0):
+            mock.patch.object(concurrency, "DIRECTIONS_MIN_WORK", 0), \
+            mock.patch.object(concurrency, "WAVEFRONT_MIN_WORK", 0):
         assert concurrency.blas_threads() == 2, "BLAS did not take the thread limit"
         yield
 
