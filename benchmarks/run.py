@@ -320,7 +320,8 @@ def run_timings(label, names, reference_backward):
           "(its distance from its own limit); pw/mm: its pointwise work alone (the rnnlib.kernels "
           "steps, scheduled as rnnlib runs them) over its products alone: within 1.10x of the "
           "limit needs pw/mm <= 0.10, as NumPy runs each ufunc on its own pass over memory and "
-          "fuses none; what neither explains is Python's per-step work; peak: NumPy's 2048^2 "
+          "fuses none; what neither explains is the rest (Python's per-step work, copies of the "
+          "state, the biases' sums); peak: NumPy's 2048^2 "
           "float32 a @ a in GFLOP/s, timed in the same rounds"
           + ("; cpu: the same ratios in process CPU time, which a loaded machine inflates less "
              "than wall-clock time" if single else "")
