@@ -108,7 +108,7 @@ def parts(name):
     gh = GATES[kind] * hidden
     step_work = batch * hidden * gh
     wavefront = concurrency.wavefront_allowed(layers, bidirectional, step_work)
-    chunk = -(-steps // concurrency.CHUNKS) if wavefront else steps
+    chunk = concurrency.chunk_steps(steps) if wavefront else steps
     cell = KERNELS["RNN_TANH" if kind == "RNN" else kind]
     rng = np.random.default_rng(0)
 
@@ -133,23 +133,23 @@ def parts(name):
         c = c if kind == "LSTM" else None
         dgh = new(rows, gh) if cell.separate_dgh else outs[0]
         for direction in range(directions):
-            part = {key: value[layer][direction] for key, value in calls.items()}
+            of = {key: value[layer][direction] for key, value in calls.items()}  # this part's
             for lo in range(0, rows, chunk * batch):
                 hi = min(rows, lo + chunk * batch)
-                part["forward"].append(partial(np.matmul, x[lo:hi], w_ih_t, out=outs[0][lo:hi]))
-                part["forward"] += [partial(np.matmul, h, w_hh_t, out=outs[1])] * \
+                of["forward"].append(partial(np.matmul, x[lo:hi], w_ih_t, out=outs[0][lo:hi]))
+                of["forward"] += [partial(np.matmul, h, w_hh_t, out=outs[1])] * \
                     ((hi - lo) // batch)
-            part["backward"] += [partial(np.matmul, dg, w_hh, out=outs[2])] * steps
-            part["backward"] += [partial(np.matmul, gates, w_ih, out=outs[5]),
+            of["backward"] += [partial(np.matmul, dg, w_hh, out=outs[2])] * steps
+            of["backward"] += [partial(np.matmul, gates, w_ih, out=outs[5]),
                                  partial(np.matmul, gates.T, x, out=outs[3]),
                                  partial(np.matmul, gates.T, h_prev, out=outs[4])]
             for lo in range(0, rows, batch):
                 step = slice(lo, lo + batch)
                 kept = [s[step] for s in saved]
-                part["pw forward"].append(partial(
+                of["pw forward"].append(partial(
                     cell.forward, gates[step], outs[1], h_prev[step], c, kept, tmp,
                     gates[step, :hidden] if cell.keeps_output else h_prev[step]))
-                part["pw backward"].append(partial(
+                of["pw backward"].append(partial(
                     cell.backward, dh, c, gates[step], kept, h_prev[step], outs[0][step],
                     dgh[step], tmp))
     flops = sum(2 * call.args[0].shape[0] * call.args[0].shape[1] * call.args[1].shape[1]

@@ -50,6 +50,11 @@ WAVEFRONT_MIN_WORK = 40_000_000
 CHUNKS = 16  # a wavefront's stages exchange rows this many times per pass (fewer: longer fill)
 
 
+def chunk_steps(steps):
+    """Steps per chunk of a wavefront over ``steps`` steps: the steps in CHUNKS chunks."""
+    return -(-steps // CHUNKS)  # ceil
+
+
 def blas_threads():
     """How many threads NumPy's BLAS may use now (1 where it reports none)."""
     return max((lib.num_threads for lib in _BLAS.lib_controllers), default=1)

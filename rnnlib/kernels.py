@@ -73,6 +73,11 @@ def rnn_relu_backward(dh, dc, y, saved, h_prev, dgi, dgh, tmp):
     dgi *= dh
 
 
+# per LSTM gate, as (4, 1) to scale a step's (n, 4, H) view: σ = t/2 + 1/2 for i, f, o; g kept
+_LSTM_HALF = np.array([[0.5], [0.5], [1.0], [0.5]], np.float32)
+_LSTM_HALF_SHIFT = np.array([[0.5], [0.5], [0.0], [0.5]], np.float32)
+
+
 def lstm_forward(a, gh, h, c, saved, tmp, out):
     """c_t = f*c + i*g, h_t = o*tanh(c_t); ``saved`` = (c_prev, tanh_c), each (n, H)."""
     c_prev, tanh_c = saved
@@ -159,10 +164,6 @@ def gru_backward(dh, dc, gates, saved, h_prev, dgi, dgh, tmp):
     dgh[:, : 2 * hidden] = dgi[:, : 2 * hidden]
     np.multiply(dn, r, out=dgh[:, 2 * hidden:])  # δq = δn_pre * r
     return np.multiply(dh, z, out=tmp)  # ∂h_t/∂h_{t-1} = z, besides the path through W_hh
-
-
-_LSTM_HALF = np.array([[0.5], [0.5], [1.0], [0.5]], np.float32)  # (4, 1): i, f, g, o
-_LSTM_HALF_SHIFT = np.array([[0.5], [0.5], [0.0], [0.5]], np.float32)
 
 
 class Kernel(NamedTuple):

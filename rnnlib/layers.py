@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import recurrence
 from .checks import as_array, check_shape, flag, positive_int, probability, read_state
-from .concurrency import CHUNKS, Pipe, Stage, at_once, each_direction, wavefront_allowed
+from .concurrency import Pipe, Stage, at_once, chunk_steps, each_direction, wavefront_allowed
 from .kernels import KERNELS
 from .layout import read_input
 from .module import Module
@@ -50,10 +50,10 @@ class RNNBase(Module):
                           f"non-zero dropout expects num_layers > 1, got dropout={dropout} and "
                           f"num_layers={num_layers}", stacklevel=3)
         self.cell = KERNELS[mode]
-        # per direction (the two may run at once): the forward's buffers, reused by the next
-        # forward, and one layer-direction's backward scratch, reused
+        # the forward's buffers, reused by the next forward, per layer and direction (layers and
+        # directions may run at once); the backward's scratch, per direction, reused by each layer
         self._tape_buffers = {}  # (layer, direction): Workspace
-        self._grad_buffers = (Workspace(), Workspace())  # per direction: backward scratch
+        self._grad_buffers = (Workspace(), Workspace())
         super().__init__(stack_shapes(self.cell.gates, self.input_size, self.hidden_size,
                                       self.num_layers, self.bias, self.bidirectional,
                                       self.proj_size), self.hidden_size, dtype, seed)
@@ -121,7 +121,8 @@ class RNNBase(Module):
                 empty=buffers.empty, stage=stage)
 
         if self._wavefront(layout):
-            results = self._forward_wavefront(run, rows, masks, self._chunk(layout))
+            results = self._forward_wavefront(run, rows, masks,
+                                              chunk_steps(len(layout.batch_sizes)))
         else:
             results = []
             for layer, mask in enumerate(masks):
@@ -148,30 +149,15 @@ class RNNBase(Module):
         """Whether this call runs its layers as a wavefront (:mod:`rnnlib.concurrency`)."""
         return wavefront_allowed(self.num_layers, self.bidirectional, self._step_work(layout))
 
-    @staticmethod
-    def _chunk(layout):
-        """Steps per chunk of a wavefront: the steps in CHUNKS chunks."""
-        return -(-len(layout.batch_sizes) // CHUNKS)  # ceil
-
-    def _at_once_as_stages(self, run, pipes):
-        """Run ``run(layer)`` for every layer at once; if one fails, the others stop waiting."""
-        def stage(layer):
-            try:
-                return run(layer)
-            except BaseException:
-                for pipe in pipes:
-                    pipe.break_()
-                raise
-
-        return at_once([partial(stage, layer) for layer in range(self.num_layers)])
-
     def _forward_wavefront(self, run, rows, masks, chunk):
         """Every layer at once, each a chunk of steps behind the one below it; per layer, the
-        list ``[(y, h_n, c_n, tape)]`` of its one direction."""
+        list ``[(y, h_n, c_n, tape)]`` of its one direction. If a layer fails, the layers that
+        wait for it stop waiting."""
         pipes = [Pipe() for _ in masks[1:]]  # pipes[k - 1]: layer k - 1's y, read by layer k
+        width = self.proj_size or self.hidden_size
 
         def masked(pipe, mask):  # rows of the layer below, times the dropout mask, as they come
-            scaled, done = np.empty((rows.shape[0], pipe_width), self.dtype), [0]
+            scaled, done = np.empty((rows.shape[0], width), self.dtype), [0]
 
             def take(edge):
                 new = slice(done[0], edge)
@@ -181,15 +167,18 @@ class RNNBase(Module):
 
             return take
 
-        pipe_width = self.proj_size or self.hidden_size
-
-        def layer_run(layer):
+        def stage(layer):
             take = ((lambda edge: rows) if layer == 0 else pipes[layer - 1].take
                     if masks[layer] is None else masked(pipes[layer - 1], masks[layer]))
             give = pipes[layer].give if layer < len(pipes) else (lambda y, edge: None)
-            return [run(layer, 0, None, Stage(take, give, chunk))]
+            try:
+                return [run(layer, 0, None, Stage(take, give, chunk))]
+            except BaseException:
+                for pipe in pipes:
+                    pipe.break_()
+                raise
 
-        return self._at_once_as_stages(layer_run, pipes)
+        return at_once([partial(stage, layer) for layer in range(self.num_layers)])
 
     def _dropout_mask(self, shape):
         """Zero each element with probability ``dropout``, scaling the rest by 1 / (1 - dropout)."""

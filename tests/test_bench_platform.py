@@ -1,10 +1,14 @@
-"""benchmarks/run.py on an OS without Linux's /proc or os.getloadavg (macOS, Windows)."""
+"""benchmarks/run.py: its products-alone and pointwise-alone schedules, and an OS without
+Linux's /proc or os.getloadavg (macOS, Windows)."""
 
 import importlib.util
 import os
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
+
+from rnnlib import concurrency
 
 
 @pytest.fixture
@@ -28,3 +32,19 @@ def test_memory_without_proc_shows_the_traced_peak_only(bench, monkeypatch, tmp_
     bench.run_memory()
     row = capsys.readouterr().out.splitlines()[-1].split()
     assert row[1:4] == ["n/a"] * 3 and float(row[4]) > 0
+
+
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["wavefront", "directions"])
+def test_the_schedules_run_what_rnnlib_runs_at_once(bench, monkeypatch, bidirectional):
+    """parts() on a small two-layer shape, with two BLAS threads and no size threshold, so that
+    its forward runs as rnnlib's wavefront (or its directions at once): each function runs, and
+    its product count matches forward_flops (asserted inside parts)."""
+    monkeypatch.setattr(bench, "CONFIGS", {"small": ("LSTM", 3, 4, 2, bidirectional, 6, 2, True)})
+    monkeypatch.setattr(concurrency, "DIRECTIONS_MIN_WORK", 0)
+    monkeypatch.setattr(concurrency, "WAVEFRONT_MIN_WORK", 0)
+    with threadpool_limits(2, user_api="blas"):
+        runs = bench.parts("small")
+        assert sorted(runs) == ["pointwise fwd", "pointwise fwd+bwd", "products fwd",
+                                "products fwd+bwd"]
+        for run in runs.values():
+            run()

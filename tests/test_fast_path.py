@@ -8,6 +8,7 @@ float64 round-off.
 """
 
 import contextlib
+import threading
 from unittest import mock
 
 import numpy as np
@@ -176,18 +177,27 @@ def test_parts_at_once_compute_what_one_after_the_other_does(stack, kind, extra,
     gradients are made a chunk of steps at a time."""
     lengths = [6, 4, 4, 1]
     x = np.random.default_rng(7).standard_normal((6, 4, 3))  # (L, N, H_in)
-    runs = []
+    runs, threads = [], []
+    real = rnnlib.recurrence.forward
+
+    def forward(*args, **kwargs):  # records which thread ran each layer-direction
+        threads.append(threading.current_thread() is not threading.main_thread())
+        return real(*args, **kwargs)
+
     for at_once in (False, True):
+        threads.clear()
         _, m = make_module_twins(kind, 3, 5, seed=3, **STACKS[stack], **extra)
         m.train(stack == "wavefront")
         width = m.num_directions * (m.proj_size or m.hidden_size)
         dy = np.random.default_rng(8).standard_normal((6, 4, width))
         dy *= (np.arange(6)[:, None] < np.array(lengths))[..., None]  # none at padded steps
-        with parts_at_once(at_once):
+        with parts_at_once(at_once), mock.patch.object(rnnlib.recurrence, "forward", forward):
             inputs = rnnlib.pack_padded_sequence(x, lengths) if packed else x
             output, state = m(inputs)
             grad = rnnlib.pack_padded_sequence(dy, lengths) if packed else dy
             grad_input, grad_state = m.backward(grad)
+        assert any(threads) == at_once, f"{stack}: layer-directions on a worker thread: " \
+            f"{threads}, expected {'some' if at_once else 'none'}"
         states = [a for v in (state, grad_state) for a in (v if isinstance(v, tuple) else (v,))]
         runs.append([output.data if packed else output, grad_input.data if packed else grad_input,
                      *states, *m.grads.values()])
